@@ -1,0 +1,3 @@
+from compt.cli import main
+
+main()

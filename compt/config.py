@@ -1,0 +1,319 @@
+"""Run configuration: one dataclass, loaded from TOML/YAML plus ``key=value`` overrides.
+
+Every knob of a run lives here, so that a run folder's ``config.json`` says exactly what
+was trained, sweeps can vary any key, and tables can group runs by everything but seeds.
+Validation turns every mistake into a ``ComptError`` that names the key and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compt.errors import ComptError
+
+METHODS = ("pt", "ssum", "msum", "mcat")
+CHOICES: dict[str, tuple[str, ...]] = {
+    "method": METHODS,
+    "placement": ("after", "before"),
+    "private_init": ("vocab", "shared_vocab", "uniform"),
+    "router": ("learned", "constant"),
+    "temperature_schedule": ("fixed", "by_k"),
+    "decoding": ("rank", "greedy"),
+    "device": ("auto", "cpu", "cuda"),
+    "backbone": ("auto", "seq2seq", "encoder"),
+    "sampling": ("random", "balanced"),
+}
+
+# Keys that only describe a run (not what it computes): ignored when comparing configs.
+META_KEYS = ("name", "group", "tags", "note", "device")
+# Keys that pick random draws: runs differing only here are seeds of one configuration.
+SEED_KEYS = ("seed", "data_seed")
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one ComPT training run (see SPEC.md for the method)."""
+
+    # what to train on
+    model: str = "all-MiniLM-L6-v2"
+    backbone: str = "auto"
+    tasks: list[str] = field(default_factory=lambda: ["builtin"])
+    k: int = 16
+    sampling: str = "random"
+    eval_size: int | None = 500
+    max_length: int = 128
+    # the method
+    method: str = "ssum"
+    n_sources: int = 3
+    prompt_len: int | None = None
+    placement: str = "after"
+    private_init: str = "vocab"
+    encoder_hidden: int | None = None
+    router: str = "learned"
+    temperature: float = 5.0
+    temperature_min: float = 1e-3
+    temperature_schedule: str = "fixed"
+    init_sources_from: str | None = None
+    logit_scale: float = 20.0
+    # optimisation
+    epochs: int | None = None
+    double_epochs_small_k: bool = True
+    max_steps: int | None = None
+    batch_size: int | None = None
+    lr_router: float | None = None
+    lr_source: float | None = None
+    lr_private: float | None = None
+    weight_decay: float = 0.01
+    warmup: float = 0.2
+    grad_clip: float = 1.0
+    seed: int = 0
+    data_seed: int | None = None
+    # evaluation and bookkeeping
+    decoding: str = "rank"
+    analysis: bool = True
+    analysis_eval_size: int | None = 200
+    eval_every: int = 0
+    checkpoint_every: int = 50
+    device: str = "auto"
+    bf16: bool = True
+    name: str = ""
+    group: str = ""
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+
+    # -- derived values (the method's presets; SPEC §1-2) --------------------------------
+
+    @property
+    def effective_prompt_len(self) -> int:
+        if self.prompt_len is not None:
+            return self.prompt_len
+        return 10 if self.method == "mcat" else 20
+
+    @property
+    def effective_data_seed(self) -> int:
+        return self.seed if self.data_seed is None else self.data_seed
+
+    @property
+    def learning_rates(self) -> dict[str, float]:
+        """Router / source / private learning rates, the paper's presets unless set."""
+        preset = (0.15, 0.05, 0.08) if self.method == "mcat" else (0.1, 0.05, 0.02)
+        given = (self.lr_router, self.lr_source, self.lr_private)
+        router, source, private = (g if g is not None else p for g, p in zip(given, preset))
+        return {"router": router, "source": source, "private": private}
+
+    @property
+    def effective_epochs(self) -> int:
+        base = self.epochs if self.epochs is not None else (40 if self.method == "mcat" else 50)
+        if self.epochs is None and self.double_epochs_small_k and self.k <= 10:
+            base *= 2
+        return base
+
+    @property
+    def initial_temperature(self) -> float:
+        """T0; ``by_k`` follows the authors' later code (5 below k=10, 3 below 20, else 1)."""
+        if self.temperature_schedule == "by_k":
+            return 5.0 if self.k < 10 else 3.0 if self.k < 20 else 1.0
+        return self.temperature
+
+    @property
+    def uses_sources(self) -> bool:
+        return self.method != "pt" and self.n_sources > 0
+
+    def resolved(self) -> dict[str, Any]:
+        """The derived values a run actually used, stored beside the config."""
+        return {
+            "prompt_len": self.effective_prompt_len,
+            "data_seed": self.effective_data_seed,
+            "epochs": self.effective_epochs,
+            "learning_rates": self.learning_rates,
+            "initial_temperature": self.initial_temperature,
+        }
+
+    # -- (de)serialisation ---------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The config without descriptive keys: two runs with equal identity compute the same."""
+        return {k: v for k, v in self.to_dict().items() if k not in META_KEYS}
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
+        cfg = cls()
+        for key, value in data.items():
+            set_value(cfg, key, value, source)
+        validate(cfg)
+        return cfg
+
+
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+_HINTS = typing.get_type_hints(RunConfig)
+
+
+def unknown_key_error(key: str, source: str) -> ComptError:
+    close = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.5)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return ComptError(
+        f"Unknown config key '{key}' in {source}.{hint} "
+        f"Valid keys: {', '.join(FIELD_NAMES)}."
+    )
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    """Turn ``value`` (possibly a string from the command line) into the field's type."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        inner = next(a for a in args if a is not type(None))
+        return _coerce(key, value, inner)
+    if origin is list:
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list | tuple):
+            value = [value]
+        return [_coerce(key, v, args[0]) for v in value]
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ComptError(f"Config key '{key}' must be true or false, got {value!r}.")
+    if hint is int:
+        if isinstance(value, bool):
+            raise ComptError(f"Config key '{key}' must be a whole number, got {value!r}.")
+        try:
+            as_float = float(value)
+        except (TypeError, ValueError):
+            raise ComptError(f"Config key '{key}' must be a whole number, got {value!r}.") from None
+        if not as_float.is_integer():
+            raise ComptError(f"Config key '{key}' must be a whole number, got {value!r}.")
+        return int(as_float)
+    if hint is float:
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ComptError(f"Config key '{key}' must be a number, got {value!r}.") from None
+    return str(value)
+
+
+def set_value(cfg: RunConfig, key: str, value: Any, source: str = "command line") -> None:
+    key = key.strip().replace("-", "_")
+    if key not in FIELD_NAMES:
+        raise unknown_key_error(key, source)
+    setattr(cfg, key, _coerce(key, value, _HINTS[key]))
+
+
+def validate(cfg: RunConfig) -> None:
+    """Check ranges and choices; raise ``ComptError`` naming the key and what is allowed."""
+    for key, allowed in CHOICES.items():
+        value = getattr(cfg, key)
+        if value not in allowed:
+            raise ComptError(
+                f"Config key '{key}' has value {value!r}; allowed values: {', '.join(allowed)}."
+            )
+    positive = ("k", "max_length", "n_sources", "logit_scale")
+    for key in positive:
+        if getattr(cfg, key) <= 0 and not (key == "n_sources" and cfg.method == "pt"):
+            raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")
+    for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size",
+                "analysis_eval_size", "encoder_hidden"):
+        value = getattr(cfg, key)
+        if value is not None and value <= 0:
+            raise ComptError(f"Config key '{key}' must be positive or unset, got {value}.")
+    if not 0.0 <= cfg.warmup < 1.0:
+        raise ComptError(f"Config key 'warmup' is a fraction of steps in [0, 1), got {cfg.warmup}.")
+    if cfg.temperature <= 0 or cfg.temperature_min <= 0:
+        raise ComptError("Config keys 'temperature' and 'temperature_min' must be positive.")
+    for key in ("lr_router", "lr_source", "lr_private"):
+        value = getattr(cfg, key)
+        if value is not None and value < 0:
+            raise ComptError(f"Config key '{key}' must be zero or positive, got {value}.")
+    if not cfg.tasks:
+        raise ComptError("Config key 'tasks' is empty: name at least one task or suite.")
+    if cfg.effective_prompt_len * max(cfg.n_sources, 1) >= cfg.max_length and cfg.method == "mcat":
+        raise ComptError(
+            f"An mcat prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens leaves no "
+            f"room for the input within max_length={cfg.max_length}."
+        )
+    if cfg.effective_prompt_len >= cfg.max_length:
+        raise ComptError(
+            f"prompt_len={cfg.effective_prompt_len} leaves no room for the input within "
+            f"max_length={cfg.max_length}."
+        )
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML or YAML config file into a plain dict (a ``[run]`` table is unwrapped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ComptError(f"Config file '{path}' does not exist.")
+    text = path.read_text()
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            data = yaml.safe_load(text) or {}
+        elif path.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ComptError(f"Config file '{path}' must end in .toml, .yaml, .yml or .json.")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise ComptError(f"Config file '{path}' is not valid: {exc}") from None
+    if not isinstance(data, dict):
+        raise ComptError(f"Config file '{path}' must hold a table of key = value pairs.")
+    if "run" in data and isinstance(data["run"], dict):
+        data = {**{k: v for k, v in data.items() if k != "run"}, **data["run"]}
+    return data
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``key=value``; the value is read as YAML so ``8``, ``0.1``, ``[a, b]`` work."""
+    if "=" not in text:
+        raise ComptError(f"Override '{text}' must look like key=value (for example k=8).")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def build_config(
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    sets: list[str] | None = None,
+) -> RunConfig:
+    """Config file, then typed overrides, then ``key=value`` strings; validated at the end."""
+    cfg = RunConfig()
+    if path is not None:
+        for key, value in load_file(path).items():
+            set_value(cfg, key, value, f"config file '{path}'")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            set_value(cfg, key, value)
+    for text in sets or []:
+        key, value = parse_override(text)
+        set_value(cfg, key, value)
+    validate(cfg)
+    return cfg
