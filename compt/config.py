@@ -26,7 +26,8 @@ METHODS = ("pt", "ssum", "msum", "mcat")
 CHOICES: dict[str, tuple[str, ...]] = {
     "method": METHODS,
     "placement": ("after", "before"),
-    "private_init": ("vocab", "shared_vocab", "uniform"),
+    "private_init": ("vocab", "first_ids", "uniform"),
+    "prompt_encoder": ("mlp", "none"),
     "router": ("learned", "constant"),
     "temperature_schedule": ("fixed", "by_k"),
     "decoding": ("rank", "greedy"),
@@ -59,6 +60,7 @@ class RunConfig:
     prompt_len: int | None = None
     placement: str = "after"
     private_init: str = "vocab"
+    prompt_encoder: str = "mlp"
     encoder_hidden: int | None = None
     router: str = "learned"
     temperature: float = 5.0

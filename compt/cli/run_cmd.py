@@ -1,1 +1,161 @@
-"""Placeholder."""
+"""``compt run`` (train one run, headless), ``compt tasks`` and ``compt analyze``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from compt.cli.app import RUNS_DIR_HELP, app
+from compt.config import build_config
+from compt.runfolder import default_runs_dir
+
+console = Console()
+
+
+class ProgressReporter:
+    """A rich progress bar: step, loss and ETA while training, then the analysis phases."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("eta"),
+            TimeRemainingColumn(), console=console, transient=False,
+        )
+        self.task = None
+
+    def phase(self, text: str) -> None:
+        if self.task is None:
+            console.print(f"[dim]{text}…[/]")
+        else:
+            self.progress.update(self.task, description=text)
+
+    def start(self, total: int, done: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("training", total=total, completed=done, loss="-")
+
+    def step(self, step: int, loss: float) -> None:
+        self.progress.update(self.task, completed=step, loss=f"{loss:.4f}")
+
+    def finish(self) -> None:
+        self.progress.stop()
+
+
+def results_table(results: dict, title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("task")
+    table.add_column("metric")
+    table.add_column("score", justify="right")
+    for task, score in results["scores"].items():
+        table.add_row(task, results["primary_metric"][task], f"{score:.1f}")
+    table.add_section()
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}")
+    return table
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Argument(
+        help="TOML or YAML config file; command-line options override it.")] = None,
+    method: Annotated[str | None, typer.Option(help="pt | ssum | msum | mcat.")] = None,
+    tasks: Annotated[str | None, typer.Option(
+        help="Comma-separated tasks or suites (builtin, glue, set2, rte, path/to/task.toml).")
+    ] = None,
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
+    model: Annotated[str | None, typer.Option(
+        help="all-MiniLM-L6-v2 (offline default), tiny-t5, a local folder or a hub id.")
+    ] = None,
+    n_sources: Annotated[int | None, typer.Option(help="Number of source prompts.")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto | cpu | cuda.")] = None,
+    group: Annotated[str | None, typer.Option(help="Group name tying runs together.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="Any config key: --set lr_router=0.1 (repeatable).")] = None,
+    runs_dir: Annotated[Path | None, typer.Option(help=RUNS_DIR_HELP)] = None,
+    run_id: Annotated[str | None, typer.Option(
+        help="Train into this run folder (an existing queued run, or a new id).")] = None,
+    resume: Annotated[bool, typer.Option(
+        help="With --run-id: continue from the run's checkpoint.")] = False,
+    detached: Annotated[bool, typer.Option(
+        help="No terminal output (used by the launcher; the log is train.log).")] = False,
+) -> None:
+    """Train one ComPT run and write it to the run store.
+
+    With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
+    on the CPU (a few minutes). Results land in runs/<run_id>/ and the index.
+    """
+    from compt.runner import execute_run, prepare_folder
+
+    store = runs_dir or default_runs_dir()
+    overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
+                 "n_sources": n_sources, "max_steps": max_steps, "device": device,
+                 "group": group}
+    existing = run_id is not None and (store / run_id / "config.json").is_file()
+    cfg = None if existing else build_config(config, overrides, set_)
+    if cfg is not None:
+        from compt.tasks import resolve_tasks
+
+        resolve_tasks(cfg.tasks)  # an unknown task fails before any folder is made
+    folder, cfg = prepare_folder(cfg, store, run_id)
+    if not detached:
+        console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
+                      f"seed {cfg.seed} · {cfg.model} → {folder.path}")
+    reporter = None if detached else ProgressReporter()
+    results = execute_run(folder, cfg, resume=resume, reporter=reporter)
+    if detached:
+        return
+    if not results:
+        console.print(f"stopped; resume with [bold]compt retry {folder.run_id}[/]")
+        return
+    console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
+    if results.get("per_prompt"):
+        console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """List the tasks and suites compt knows (hub tasks need network access)."""
+    from compt.tasks import available_tasks
+
+    table = Table("task", "description")
+    for name, description in available_tasks().items():
+        table.add_row(name, description)
+    console.print(table)
+
+
+@app.command()
+def analyze(
+    run_id: Annotated[str, typer.Argument(help="A finished run.")],
+    transfer: Annotated[bool, typer.Option(
+        help="Compute the cross-task transfer matrix (transfer.json).")] = True,
+    runs_dir: Annotated[Path | None, typer.Option(help=RUNS_DIR_HELP)] = None,
+) -> None:
+    """Recompute analyses of a finished run from its checkpoint (cross-task transfer)."""
+    from compt import analysis
+    from compt.checkpoint import load_params
+    from compt.config import RunConfig
+    from compt.runfolder import RunFolder, atomic_write_json
+    from compt.train import build_experiment
+
+    folder = RunFolder.open(runs_dir or default_runs_dir(), run_id)
+    cfg = RunConfig.from_dict(folder.read_config().get("config", {}), str(folder.config_path))
+    exp = build_experiment(cfg)
+    exp.model.load_trainable_state(load_params(analysis.checkpoint_of(str(folder.path))))
+    exp.model.eval()
+    if transfer:
+        with console.status("cross-task transfer"):
+            matrix = analysis.transfer_matrix(exp)
+        atomic_write_json(folder.path / "transfer.json", matrix)
+        console.print(f"wrote {folder.path / 'transfer.json'} (see: compt transfer {run_id})")

@@ -1,0 +1,113 @@
+"""The paper's analyses (SPEC §6), computed from a trained model.
+
+- per-prompt scores: re-evaluate with prompts masked (src_i, all_src, private, total);
+- prediction tables for source only / private only / combined;
+- cross-task transfer: task B's test set through task A's target prompt;
+- modularity: start a run's source prompts from a finished run's checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from compt.checkpoint import load_params
+from compt.data import Encoded
+from compt.errors import ComptError
+from compt.evaluate import predict, score_task, split_by_task
+from compt.model import FULL, PromptedModel, PromptMask
+from compt.runfolder import check_run_id, default_runs_dir
+
+if TYPE_CHECKING:
+    from compt.train import Experiment, Trainer
+
+
+def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
+    """The masks of the per-prompt matrix's columns, for a method with sources.
+
+    For msum/mcat the private prompt is a factor: ``src_i`` keeps it and ``all_src`` /
+    ``private`` are undefined.
+    """
+    additive = method == "ssum"
+    masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=not additive)
+             for i in range(n_sources)}
+    if additive:
+        masks["all_src"] = PromptMask(sources=None, private=False)
+        masks["private"] = PromptMask(sources=(), private=True)
+    masks["total"] = FULL
+    return masks
+
+
+def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
+    size = exp.cfg.analysis_eval_size
+    subset = [exs if size is None else exs[:size] for exs in exp.eval_examples]
+    return subset, exp.encode(subset)
+
+
+def add_per_prompt(trainer: Trainer, results: dict) -> None:
+    """Fill ``per_prompt`` and the source/private prediction tables of ``results``."""
+    exp = trainer.exp
+    subset, data = analysis_subset(exp)
+    masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
+    table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
+    for column, mask in masks.items():
+        per_task = trainer.predict_by_task(data, mask=mask)
+        for task, exs, preds in zip(exp.tasks, subset, per_task):
+            scored = score_task(task, exs, preds)
+            table[task.name][column] = round(scored.primary, 4)
+            kind = {"all_src": "source", "private": "private"}.get(column)
+            if kind:
+                results["predictions"][task.name][kind] = scored.confusion
+    results["per_prompt"] = {
+        "columns": list(masks),
+        "scores": table,
+        "eval_size": {t.name: len(exs) for t, exs in zip(exp.tasks, subset)},
+    }
+
+
+def transfer_matrix(exp: Experiment) -> dict:
+    """Rows: the prompt of task A; columns: task B's test subset, scored with B's labels."""
+    subset, data = analysis_subset(exp)
+    names = [t.name for t in exp.tasks]
+    scores: list[list[float]] = []
+    for a in range(len(exp.tasks)):
+        row = []
+        for b, (task, exs) in enumerate(zip(exp.tasks, subset)):
+            own = [i for i, t in enumerate(data.task_ids) if t == b]
+            through_a = Encoded([data.ids[i] for i in own], [a] * len(own),
+                                [data.labels[i] for i in own])
+            preds = predict(exp.model, through_a, exp.tasks, decoding=exp.cfg.decoding,
+                            device=exp.device, label_task=b, autocast=exp.autocast)
+            row.append(round(score_task(task, exs, preds).primary, 4))
+        scores.append(row)
+    return {"tasks": names, "scores": scores, "eval_size": len(subset[0]) if subset else 0}
+
+
+def checkpoint_of(ref: str) -> Path:
+    """A run id (in the default store), a run folder, or a checkpoint file."""
+    path = Path(ref)
+    if path.is_dir():
+        path = path / "checkpoint.safetensors"
+    elif not path.exists():
+        path = default_runs_dir() / check_run_id(ref) / "checkpoint.safetensors"
+    if not path.is_file():
+        raise ComptError(f"No checkpoint found for '{ref}' (looked for {path}).")
+    return path
+
+
+def init_sources_from(model: PromptedModel, ref: str) -> None:
+    """Modularity (SPEC §6): copy source prompts and their encoders from a finished run."""
+    if not model.prompt.n_sources:
+        raise ComptError("init_sources_from needs a method with source prompts (ssum/msum/mcat).")
+    params = load_params(checkpoint_of(ref))
+    sources = {k[len("sources."):]: v for k, v in params.items() if k.startswith("sources.")}
+    target = model.prompt.sources.state_dict()
+    if not sources:
+        raise ComptError(f"The checkpoint of '{ref}' holds no source prompts.")
+    mismatched = [k for k in target if k not in sources or sources[k].shape != target[k].shape]
+    if mismatched:
+        raise ComptError(
+            f"The source prompts of '{ref}' do not fit this run (different number of sources, "
+            f"prompt length, encoder or backbone): {', '.join(mismatched)}."
+        )
+    model.prompt.sources.load_state_dict(sources)

@@ -1,0 +1,77 @@
+"""Checkpoints of the trainable parameters only, as safetensors.
+
+While a run is unfinished the file also holds the AdamW moments and the torch RNG state,
+so that resuming reproduces an uninterrupted run exactly on CPU; the final checkpoint keeps
+only the prompts, encoders and router (a few MB). Writes are atomic (temp file + replace).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from compt.errors import ComptError
+
+PARAM = "param."
+OPTIM = "optim."
+RNG = "rng.torch"
+
+
+def save_checkpoint(
+    path: Path,
+    params: dict[str, torch.Tensor],
+    step: int,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> None:
+    tensors = {PARAM + k: v.detach().cpu().contiguous() for k, v in params.items()}
+    if optimizer is not None:
+        for index, state in optimizer.state_dict()["state"].items():
+            for name, value in state.items():
+                tensors[f"{OPTIM}{index}.{name}"] = torch.as_tensor(value).detach().cpu()
+        tensors[RNG] = torch.get_rng_state()
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"step": str(step), "format": "compt-1"})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            metadata = fh.metadata() or {}
+        return load_file(str(path)), metadata
+    except (OSError, SafetensorError) as exc:
+        raise ComptError(f"Checkpoint '{path}' cannot be read: {exc}") from None
+
+
+def load_params(path: Path) -> dict[str, torch.Tensor]:
+    tensors, _ = _read(path)
+    return {k[len(PARAM):]: v for k, v in tensors.items() if k.startswith(PARAM)}
+
+
+def restore_checkpoint(path: Path, optimizer: torch.optim.Optimizer) -> tuple[dict, int]:
+    """Load params, optimizer moments and the RNG state; returns (params, step)."""
+    tensors, metadata = _read(path)
+    params = {k[len(PARAM):]: v for k, v in tensors.items() if k.startswith(PARAM)}
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith(OPTIM):
+            index, name = key[len(OPTIM):].split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+    if state:
+        current = optimizer.state_dict()
+        optimizer.load_state_dict({"state": state, "param_groups": current["param_groups"]})
+    if RNG in tensors:
+        torch.set_rng_state(tensors[RNG])
+    return params, int(metadata.get("step", 0))

@@ -1,0 +1,123 @@
+"""Few-shot sampling (SPEC §3) and multi-task batches.
+
+Every random draw here comes from its own seeded generator, keyed by the data seed and the
+task's name, so a task gets the same k examples whatever other tasks share the run, and
+the batch order of epoch ``e`` can be rebuilt on resume without replaying earlier epochs.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from compt.errors import ComptError
+from compt.model.prompted import Batch
+from compt.tasks.base import Example, Task
+
+EVAL_SEED = 1234  # one fixed evaluation subset for every run, so seeds compare like for like
+
+
+def _rng(seed: int, name: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> list[Example]:
+    """The first k of a seeded permutation of the train split (or round-robin by class)."""
+    train = task.train()
+    if k > len(train):
+        raise ComptError(
+            f"k={k} is larger than task '{task.name}''s train split ({len(train)} examples); "
+            f"choose k <= {len(train)}."
+        )
+    order = _rng(seed, task.name).permutation(len(train))
+    if not balanced:
+        return [train[i] for i in order[:k]]
+    by_class: dict[int, list[int]] = {}
+    for i in order:
+        by_class.setdefault(train[i].label, []).append(i)
+    picked: list[int] = []
+    queues = [list(v) for _, v in sorted(by_class.items())]
+    while len(picked) < k:
+        for queue in queues:
+            if queue and len(picked) < k:
+                picked.append(queue.pop(0))
+    return [train[i] for i in picked]
+
+
+def eval_subset(task: Task, size: int | None) -> list[Example]:
+    """The first ``size`` examples of a fixed permutation of the test split (all if None)."""
+    test = task.test()
+    if size is None or size >= len(test):
+        return list(test)
+    order = _rng(EVAL_SEED, task.name).permutation(len(test))[:size]
+    return [test[i] for i in sorted(order)]
+
+
+@dataclass
+class Encoded:
+    """Tokenised examples of several tasks, ready to batch."""
+
+    ids: list[list[int]]
+    task_ids: list[int]
+    labels: list[int]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def encode(
+    tasks: Sequence[Task], examples: Sequence[Sequence[Example]], tokenize, max_length: int
+) -> Encoded:
+    """Format and tokenise each task's examples (``tokenize(texts, max_length)``)."""
+    ids: list[list[int]] = []
+    task_ids: list[int] = []
+    labels: list[int] = []
+    for t, (task, exs) in enumerate(zip(tasks, examples)):
+        ids.extend(tokenize([task.format_input(ex) for ex in exs], max_length))
+        task_ids.extend([t] * len(exs))
+        labels.extend(ex.label for ex in exs)
+    return Encoded(ids, task_ids, labels)
+
+
+def collate(data: Encoded, index: Sequence[int], pad_id: int, label_task: int | None = None
+            ) -> Batch:
+    rows = [data.ids[i] for i in index]
+    width = max(len(r) for r in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    for j, row in enumerate(rows):
+        input_ids[j, : len(row)] = torch.tensor(row)
+    task_ids = torch.tensor([data.task_ids[i] for i in index])
+    label_tasks = task_ids if label_task is None else torch.full_like(task_ids, label_task)
+    return Batch(
+        input_ids=input_ids,
+        lengths=torch.tensor([len(r) for r in rows]),
+        task_ids=task_ids,
+        labels=torch.tensor([data.labels[i] for i in index]),
+        label_tasks=label_tasks,
+    )
+
+
+def epoch_order(size: int, seed: int, epoch: int) -> list[int]:
+    """A shuffled union of all tasks' examples, reproducible from (seed, epoch) alone."""
+    return np.random.default_rng([seed, 7919, epoch]).permutation(size).tolist()
+
+
+def train_batches(data: Encoded, batch_size: int, seed: int, epoch: int, pad_id: int
+                  ) -> list[Batch]:
+    order = epoch_order(len(data), seed, epoch)
+    return [collate(data, order[i : i + batch_size], pad_id)
+            for i in range(0, len(order), batch_size)]
+
+
+def eval_batches(
+    data: Encoded, batch_size: int, pad_id: int, label_task: int | None = None
+) -> Iterator[tuple[list[int], Batch]]:
+    """Length-sorted batches (little padding), each with the indices of its examples."""
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    for i in range(0, len(order), batch_size):
+        index = order[i : i + batch_size]
+        yield index, collate(data, index, pad_id, label_task)

@@ -1,0 +1,131 @@
+"""The trainable ComPT model: a frozen backbone plus the composed prompts.
+
+Only ``self.prompt`` (prompts, encoders, router) is trainable; checkpoints hold just that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from compt.config import RunConfig
+from compt.model.backbone import Backbone
+from compt.model.prompts import FULL, ComposedPrompt, PromptMask
+from compt.model.splice import splice_prompt
+
+# Everyday words whose embeddings seed the private prompts ("vocab" init): real token rows,
+# a different draw for each task so private prompts do not start identical.
+COMMON_WORDS = (
+    "the of and to in is that for it as was with be by on not he this are or his from at "
+    "which but have an they you were her she there been one all we their has would when if "
+    "so what out up into do no time only can more other could new some these two may first "
+    "then than like also any good after most where well over such our even because made "
+    "many must way said how each word about just people those very through back still "
+    "world great make both little long life year day work place right thing true part"
+).split()
+
+
+@dataclass
+class Batch:
+    """A tokenised, padded batch; ``label_tasks`` picks candidates (differs only in transfer)."""
+
+    input_ids: torch.Tensor
+    lengths: torch.Tensor
+    task_ids: torch.Tensor
+    labels: torch.Tensor
+    label_tasks: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(t.to(device) for t in (
+            self.input_ids, self.lengths, self.task_ids, self.labels, self.label_tasks)))
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
+
+
+def vocab_token_ids(backbone: Backbone) -> list[int]:
+    """The first real token of each common word, deduplicated, in a fixed order."""
+    special = set(backbone.tokenizer.all_special_ids)
+    ids: list[int] = []
+    for word in COMMON_WORDS:
+        toks = [t for t in backbone.tokenizer(word, add_special_tokens=False)["input_ids"]
+                if t not in special]
+        if toks and toks[0] not in ids:
+            ids.append(toks[0])
+    return ids
+
+
+def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
+    """(tasks, length, d) initial private prompts, per ``cfg.private_init`` (SPEC §1)."""
+    matrix = backbone.embedding_matrix.detach().float().cpu()
+    gen = torch.Generator().manual_seed(cfg.seed)
+    if cfg.private_init == "uniform":
+        return torch.rand(n_tasks, length, matrix.shape[1], generator=gen) - 0.5
+    if cfg.private_init == "first_ids":  # the released code: ids 0..L-1 for every task
+        rows = torch.arange(length) % matrix.shape[0]
+        return matrix[rows].expand(n_tasks, -1, -1).clone()
+    pool = torch.tensor(vocab_token_ids(backbone))
+    picks = torch.stack([pool[torch.randint(len(pool), (length,), generator=gen)]
+                         for _ in range(n_tasks)])
+    return matrix[picks]
+
+
+class PromptedModel(nn.Module):
+    """Backbone + ComposedPrompt: builds prompted inputs, losses and label scores."""
+
+    def __init__(self, backbone: Backbone, cfg: RunConfig, n_tasks: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.placement = cfg.placement
+        length = cfg.effective_prompt_len
+        n_sources = cfg.n_sources if cfg.uses_sources else 0
+        private_len = length * n_sources if cfg.method == "mcat" else length
+        dim = backbone.hidden_size
+        gen = torch.Generator().manual_seed(cfg.seed + 1)
+        sources = torch.rand(n_sources, length, dim, generator=gen) - 0.5 if n_sources else None
+        self.prompt = ComposedPrompt(
+            cfg.method, n_tasks, n_sources, private_init(backbone, cfg, n_tasks, private_len),
+            sources, cfg.prompt_encoder, cfg.encoder_hidden, cfg.router,
+        )
+
+    def prompted_inputs(
+        self, batch: Batch, temperature: float | None = None, mask: PromptMask = FULL
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        embeds = self.backbone.embed(batch.input_ids)
+        prompt = self.prompt(batch.task_ids, temperature, mask).to(embeds.dtype)
+        return splice_prompt(embeds, batch.lengths, prompt, self.placement)
+
+    def loss(self, batch: Batch, temperature: float | None) -> torch.Tensor:
+        embeds, attn = self.prompted_inputs(batch, temperature)
+        return self.backbone.loss(embeds, attn, batch.label_tasks, batch.labels)
+
+    @torch.no_grad()
+    def scores(self, batch: Batch, mask: PromptMask = FULL) -> torch.Tensor:
+        embeds, attn = self.prompted_inputs(batch, None, mask)
+        return self.backbone.scores(embeds, attn, batch.label_tasks)
+
+    @torch.no_grad()
+    def generate(self, batch: Batch, mask: PromptMask = FULL, max_new_tokens: int = 8) -> list[str]:
+        embeds, attn = self.prompted_inputs(batch, None, mask)
+        return self.backbone.generate(embeds, attn, max_new_tokens)
+
+    def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
+        """The three groups of SPEC §2: router, sources (+ encoders), private (+ encoders)."""
+        groups = [("private", self.prompt.private.parameters())]
+        if self.prompt.n_sources:
+            groups.append(("source", self.prompt.sources.parameters()))
+            if self.prompt.router.learned:
+                groups.append(("router", [self.prompt.router.logits]))
+        return [
+            {"name": name, "params": list(params), "lr": lrs[name], "initial_lr": lrs[name],
+             "weight_decay": weight_decay}
+            for name, params in groups
+        ]
+
+    def trainable_state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().contiguous() for k, v in self.prompt.state_dict().items()}
+
+    def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.prompt.load_state_dict(state)

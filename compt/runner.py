@@ -1,0 +1,114 @@
+"""One run from start to finish inside its folder: status transitions, log, index, signals.
+
+``execute_run`` is what ``compt run`` (and a detached launch) calls; the CLI only parses
+arguments and draws progress. Whatever happens, the run ends with a truthful status.json
+and an index entry: done, failed (with the reason), or stopped (resumable).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import traceback
+from contextlib import contextmanager
+from pathlib import Path
+
+from compt.config import RunConfig
+from compt.errors import ComptError
+from compt.runfolder import RunFolder, create_run_folder, now_iso
+
+
+def sync_index(runs_dir: Path, run_id: str) -> None:
+    """Refresh the run's index entry; the folder stays the truth if the index cannot be."""
+    try:
+        from compt.store import RunStore
+
+        RunStore(runs_dir).sync(run_id)
+    except Exception as exc:  # noqa: BLE001 - the index is a cache; never fail a run for it
+        logging.getLogger("compt").warning("index update failed for %s: %s", run_id, exc)
+
+
+def run_logger(folder: RunFolder) -> logging.Logger:
+    log = logging.getLogger(f"compt.run.{folder.run_id}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    if not log.handlers:
+        handler = logging.FileHandler(folder.log_path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+    return log
+
+
+@contextmanager
+def stop_on_signals(trainer):
+    """SIGTERM / SIGINT ask the trainer to checkpoint and stop after the current step."""
+    def handler(signum, frame):
+        trainer.stop_requested = True
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) -> tuple[
+        RunFolder, RunConfig]:
+    """A new folder for ``cfg``, or the existing (queued / resumable) folder ``run_id``."""
+    if run_id is not None and (Path(runs_dir) / run_id / "config.json").is_file():
+        folder = RunFolder.open(runs_dir, run_id)
+        return folder, RunConfig.from_dict(folder.read_config().get("config", {}),
+                                           f"{folder.config_path}")
+    assert cfg is not None
+    return create_run_folder(runs_dir, cfg, run_id=run_id, status="queued"), cfg
+
+
+def execute_run(
+    folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
+    on_experiment=None,
+) -> dict:
+    """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure."""
+    from compt.train import Trainer, build_experiment
+
+    runs_dir = folder.path.parent
+    log = run_logger(folder)
+    folder.start_status(total=None, status="running")
+    sync_index(runs_dir, folder.run_id)
+    began = time.time()
+    try:
+        if reporter is not None:
+            reporter.phase("loading model and data")
+        exp = build_experiment(cfg)
+        if on_experiment is not None:
+            on_experiment(exp)
+        record = folder.read_config()
+        record["resolved"] = {**record.get("resolved", {}), **{
+            "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,
+            "total_steps": exp.total_steps, "backbone": exp.model.backbone.kind,
+            "device": str(exp.device),
+        }}
+        folder.write_config(record)
+        trainer = Trainer(exp, folder, log, reporter)
+        with stop_on_signals(trainer):
+            results = trainer.run(resume=resume)
+        if not results:
+            return {}
+        results["duration_s"] = round(time.time() - began, 2)
+        folder.write_results(results)
+        folder.update_status(status="done", finished=now_iso(), eta_s=0)
+        log.info("done: average %.2f (%s)", results["average"],
+                 ", ".join(f"{k} {v:.1f}" for k, v in results["scores"].items()))
+        return results
+    except BaseException as exc:
+        message = str(exc) if isinstance(exc, ComptError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, KeyboardInterrupt):
+            message = "interrupted by the user"
+        folder.update_status(status="failed", error=message, finished=now_iso())
+        log.error("failed: %s", message)
+        if not isinstance(exc, ComptError):
+            log.error("%s", traceback.format_exc())
+        raise
+    finally:
+        sync_index(runs_dir, folder.run_id)

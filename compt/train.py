@@ -1,0 +1,281 @@
+"""The training loop (SPEC §2), readable top to bottom.
+
+``build_experiment`` turns a config into tasks, data, backbone and model; ``Trainer.run``
+trains, checkpoints, keeps status.json current, evaluates, runs the analyses and writes
+results.json. Every random draw is seeded, so CPU runs are reproducible and a resumed run
+ends exactly where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from compt import analysis
+from compt.checkpoint import load_params, restore_checkpoint, save_checkpoint
+from compt.config import RunConfig
+from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
+from compt.errors import ComptError
+from compt.evaluate import predict, score_task, split_by_task
+from compt.model import PromptedModel, load_backbone
+from compt.runfolder import RunFolder, now_iso
+from compt.schedule import lr_factor, temperature_at
+from compt.tasks import resolve_tasks
+from compt.tasks.base import Example, Task
+
+STATUS_INTERVAL_S = 2.0
+
+
+class RunFailed(ComptError):
+    """Training itself went wrong (e.g. a non-finite loss); the run is marked failed."""
+
+    exit_code = 1
+
+
+class Reporter(Protocol):
+    """Where progress goes: a rich progress bar in a terminal, or nothing when detached."""
+
+    def start(self, total: int, done: int) -> None: ...
+    def step(self, step: int, loss: float) -> None: ...
+    def phase(self, text: str) -> None: ...
+    def finish(self) -> None: ...
+
+
+class SilentReporter:
+    def start(self, total: int, done: int) -> None: ...
+    def step(self, step: int, loss: float) -> None: ...
+    def phase(self, text: str) -> None: ...
+    def finish(self) -> None: ...
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise ComptError("--device cuda was asked for, but torch sees no CUDA GPU here.")
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)
+
+
+@dataclass
+class Experiment:
+    """Everything a run needs, built once from its config."""
+
+    cfg: RunConfig
+    tasks: list[Task]
+    model: PromptedModel
+    train_data: Encoded
+    eval_examples: list[list[Example]]
+    eval_data: Encoded
+    device: torch.device
+    batch_size: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @property
+    def autocast(self) -> bool:
+        return self.device.type == "cuda" and self.cfg.bf16
+
+    def encode(self, examples: list[list[Example]]) -> Encoded:
+        room = self.cfg.max_length - self.model.prompt.length
+        return encode(self.tasks, examples, self.model.backbone.tokenize, room)
+
+
+def build_experiment(cfg: RunConfig) -> Experiment:
+    torch.manual_seed(cfg.seed)
+    tasks = resolve_tasks(cfg.tasks)
+    device = pick_device(cfg.device)
+    if cfg.decoding == "greedy" and cfg.model.lower() not in ("tiny-t5", "random-t5-small"):
+        from compt.model.loading import resolve_kind
+
+        if resolve_kind(cfg.model, cfg.backbone) != "seq2seq":
+            raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
+    few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
+                for t in tasks]
+    eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
+    backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
+    backbone.to(device)
+    backbone.set_labels([list(t.label_words) for t in tasks])
+    torch.manual_seed(cfg.seed)
+    model = PromptedModel(backbone, cfg, len(tasks)).to(device)
+    if cfg.init_sources_from:
+        analysis.init_sources_from(model, cfg.init_sources_from)
+    room = cfg.max_length - model.prompt.length
+    train_data = encode(tasks, few_shot, backbone.tokenize, room)
+    eval_data = encode(tasks, eval_examples, backbone.tokenize, room)
+    batch_size = cfg.batch_size or min(20, len(train_data))
+    steps_per_epoch = math.ceil(len(train_data) / batch_size)
+    total = steps_per_epoch * cfg.effective_epochs
+    if cfg.max_steps is not None:
+        total = min(total, cfg.max_steps)
+    return Experiment(cfg, tasks, model, train_data, eval_examples, eval_data, device,
+                      batch_size, steps_per_epoch, total)
+
+
+class Trainer:
+    """Runs one experiment inside its run folder."""
+
+    def __init__(self, exp: Experiment, folder: RunFolder, log: logging.Logger,
+                 reporter: Reporter | None = None) -> None:
+        self.exp = exp
+        self.folder = folder
+        self.log = log
+        self.reporter = reporter or SilentReporter()
+        self.stop_requested = False
+        cfg = exp.cfg
+        groups = exp.model.param_groups(cfg.learning_rates, cfg.weight_decay)
+        self.optimizer = torch.optim.AdamW(groups)
+        self.params = [p for g in groups for p in g["params"]]
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, resume: bool = False) -> dict:
+        exp, cfg = self.exp, self.exp.cfg
+        step = self._resume() if resume else 0
+        total = exp.total_steps
+        self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
+                      cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
+                      total, exp.device)
+        self.folder.update_status(status="running", total=total, step=step, error=None)
+        self.reporter.start(total, step)
+        started, last_status = time.time(), 0.0
+        recent: deque[float] = deque(maxlen=20)
+        loss_value = float("nan")
+        while step < total:
+            epoch, offset = divmod(step, exp.steps_per_epoch)
+            batches = train_batches(exp.train_data, exp.batch_size, cfg.seed, epoch,
+                                    exp.model.backbone.pad_id)
+            for batch in batches[offset:]:
+                if step >= total or self.stop_requested:
+                    break
+                tick = time.time()
+                loss_value, temperature, lr = self._step(batch, step, total)
+                if not math.isfinite(loss_value):
+                    raise RunFailed(f"Training stopped: the loss became {loss_value} at step "
+                                    f"{step + 1}. Try lower learning rates or another seed.")
+                step += 1
+                recent.append(time.time() - tick)
+                self.folder.append_metrics({"step": step, "epoch": epoch, "loss": loss_value,
+                                            "lr": lr, "temperature": temperature,
+                                            "time": round(time.time() - started, 3)})
+                self.reporter.step(step, loss_value)
+                if time.time() - last_status > STATUS_INTERVAL_S or step == total:
+                    last_status = time.time()
+                    self._write_status(step, total, epoch, loss_value, recent, len(batch))
+                if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < total:
+                    self._checkpoint(step)
+                if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
+                    self._eval_row(step)
+            if self.stop_requested:
+                self._checkpoint(step)
+                self.folder.update_status(status="stopped", step=step, finished=now_iso())
+                self.log.info("stopped at step %d; checkpoint saved, `compt retry` resumes",
+                              step)
+                self.reporter.finish()
+                return {}
+        train_time = time.time() - started
+        self._checkpoint(step)
+        self.reporter.phase("evaluating")
+        results = self.evaluate()
+        results.update(steps=step, train_time_s=round(train_time, 2))
+        save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
+        self.reporter.finish()
+        return results
+
+    def _step(self, batch, step: int, total: int) -> tuple[float, float, float]:
+        exp, cfg = self.exp, self.exp.cfg
+        factor = lr_factor(step, total, cfg.warmup)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
+        temperature = temperature_at(step, total, cfg.initial_temperature, cfg.temperature_min)
+        batch = batch.to(exp.device)
+        with torch.autocast(exp.device.type, dtype=torch.bfloat16, enabled=exp.autocast):
+            loss = exp.model.loss(batch, temperature)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.grad_clip:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        self.optimizer.step()
+        return loss.item(), temperature, self.optimizer.param_groups[0]["lr"]
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def _write_status(self, step, total, epoch, loss, recent, batch_len) -> None:
+        per_step = sum(recent) / max(1, len(recent))
+        self.folder.update_status(
+            step=step, total=total, epoch=epoch, loss=round(loss, 5),
+            throughput=round(batch_len / per_step, 2) if per_step else None,
+            eta_s=round(per_step * (total - step), 1),
+        )
+
+    def _checkpoint(self, step: int) -> None:
+        save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step,
+                        self.optimizer)
+
+    def _resume(self) -> int:
+        path = self.folder.checkpoint_path
+        if not path.is_file():
+            self.log.info("no checkpoint to resume from; starting at step 0")
+            return 0
+        params, step = restore_checkpoint(path, self.optimizer)
+        self.exp.model.load_trainable_state(params)
+        self.log.info("resumed from checkpoint at step %d", step)
+        return step
+
+    def _eval_row(self, step: int) -> None:
+        scores = self.evaluate_scores()
+        average = sum(scores.values()) / len(scores)
+        self.folder.append_metrics({"step": step, "eval": scores, "average": average})
+        self.log.info("step %d: eval average %.2f", step, average)
+
+    # -- evaluation and analysis ---------------------------------------------------------
+
+    def predict_by_task(self, data: Encoded, **kwargs) -> list[list[int]]:
+        exp = self.exp
+        preds = predict(exp.model, data, exp.tasks, decoding=exp.cfg.decoding,
+                        device=exp.device, autocast=exp.autocast, **kwargs)
+        return split_by_task(data, preds, len(exp.tasks))
+
+    def evaluate_scores(self) -> dict[str, float]:
+        exp = self.exp
+        per_task = self.predict_by_task(exp.eval_data)
+        return {t.name: round(score_task(t, exs, p).primary, 4)
+                for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)}
+
+    def evaluate(self) -> dict:
+        """Final scores, metrics and prediction tables, plus the SPEC §6 analyses."""
+        exp = self.exp
+        exp.model.eval()
+        per_task = self.predict_by_task(exp.eval_data)
+        scored = [score_task(t, exs, p)
+                  for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)]
+        names = [t.name for t in exp.tasks]
+        results = {
+            "scores": {n: round(s.primary, 4) for n, s in zip(names, scored)},
+            "average": round(sum(s.primary for s in scored) / len(scored), 4),
+            "metrics": {n: {k: round(v, 4) for k, v in s.metrics.items()}
+                        for n, s in zip(names, scored)},
+            "primary_metric": {t.name: t.metric for t in exp.tasks},
+            "eval_size": {n: len(exs) for n, exs in zip(names, exp.eval_examples)},
+            "predictions": {
+                t.name: {"labels": list(t.label_words), "combined": s.confusion,
+                         "source": None, "private": None}
+                for t, s in zip(exp.tasks, scored)
+            },
+            "per_prompt": None,
+            "router": None,
+        }
+        router = exp.model.prompt.router_table()
+        if router:
+            results["router"] = {"tasks": names,
+                                 "sources": [f"src_{i + 1}" for i in range(len(router["logits"][0]))],
+                                 **router}
+        if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
+            self.reporter.phase("per-prompt analysis")
+            analysis.add_per_prompt(self, results)
+        return results
