@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from compt.checkpoint import load_params
 from compt.data import Encoded
 from compt.errors import ComptError
-from compt.evaluate import predict, score_task, split_by_task
+from compt.evaluate import predict, score_task
 from compt.model import FULL, PromptedModel, PromptMask
 from compt.runfolder import check_run_id, default_runs_dir
 
@@ -44,14 +44,22 @@ def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
     return subset, exp.encode(subset)
 
 
-def add_per_prompt(trainer: Trainer, results: dict) -> None:
-    """Fill ``per_prompt`` and the source/private prediction tables of ``results``."""
+def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None
+                   ) -> None:
+    """Fill ``per_prompt`` and the source/private prediction tables of ``results``.
+
+    ``total``: the full model's predictions on the evaluation set, when already computed
+    (the analysis subset is a prefix of it, so they are reused rather than recomputed).
+    """
     exp = trainer.exp
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
     for column, mask in masks.items():
-        per_task = trainer.predict_by_task(data, mask=mask)
+        if column == "total" and total is not None:
+            per_task = [p[: len(exs)] for p, exs in zip(total, subset)]
+        else:
+            per_task = trainer.predict_by_task(data, mask=mask)
         for task, exs, preds in zip(exp.tasks, subset, per_task):
             scored = score_task(task, exs, preds)
             table[task.name][column] = round(scored.primary, 4)

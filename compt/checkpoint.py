@@ -16,6 +16,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from compt.errors import ComptError
+from compt.runfolder import FILE_MODE
 
 PARAM = "param."
 OPTIM = "optim."
@@ -36,6 +37,7 @@ def save_checkpoint(
         tensors[RNG] = torch.get_rng_state()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, FILE_MODE)
     try:
         save_file(tensors, tmp, metadata={"step": str(step), "format": "compt-1"})
         os.replace(tmp, path)

@@ -67,7 +67,7 @@ def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) ->
 
 def execute_run(
     folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
-    on_experiment=None,
+    on_trainer=None,
 ) -> dict:
     """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure."""
     from compt.train import Trainer, build_experiment
@@ -81,8 +81,6 @@ def execute_run(
         if reporter is not None:
             reporter.phase("loading model and data")
         exp = build_experiment(cfg)
-        if on_experiment is not None:
-            on_experiment(exp)
         record = folder.read_config()
         record["resolved"] = {**record.get("resolved", {}), **{
             "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,
@@ -91,6 +89,8 @@ def execute_run(
         }}
         folder.write_config(record)
         trainer = Trainer(exp, folder, log, reporter)
+        if on_trainer is not None:  # a hook for tests and embedding code
+            on_trainer(trainer)
         with stop_on_signals(trainer):
             results = trainer.run(resume=resume)
         if not results:

@@ -18,7 +18,7 @@ from typing import Protocol
 import torch
 
 from compt import analysis
-from compt.checkpoint import load_params, restore_checkpoint, save_checkpoint
+from compt.checkpoint import restore_checkpoint, save_checkpoint
 from compt.config import RunConfig
 from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
 from compt.errors import ComptError
@@ -272,10 +272,9 @@ class Trainer:
         }
         router = exp.model.prompt.router_table()
         if router:
-            results["router"] = {"tasks": names,
-                                 "sources": [f"src_{i + 1}" for i in range(len(router["logits"][0]))],
-                                 **router}
+            sources = [f"src_{i + 1}" for i in range(exp.model.prompt.n_sources)]
+            results["router"] = {"tasks": names, "sources": sources, **router}
         if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
             self.reporter.phase("per-prompt analysis")
-            analysis.add_per_prompt(self, results)
+            analysis.add_per_prompt(self, results, per_task)
         return results

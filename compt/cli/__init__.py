@@ -6,7 +6,7 @@ import sys
 
 from rich.console import Console
 
-from compt.cli import run_cmd, store_cmds, report_cmds  # noqa: F401  (register commands)
+from compt.cli import report_cmds, run_cmd, store_cmds  # noqa: F401  (register commands)
 from compt.cli.app import app
 from compt.errors import ComptError
 

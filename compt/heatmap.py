@@ -1,0 +1,236 @@
+"""Labelled matrices: per-prompt scores, router weights, prediction counts, transfer, seeds.
+
+Each view of SPEC §6 becomes a ``Matrix`` (row labels x column labels of numbers,
+averaged over a configuration's seeds where there are several) that ``compt.export``
+renders as a coloured heatmap with the numbers printed, or as markdown/csv/latex/json.
+Builders take plain ``results.json`` dicts and index summaries, so they are easy to test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from compt.errors import ComptError
+from compt.report import (
+    AVERAGE,
+    Cell,
+    Comparison,
+    Summary,
+    make_cell,
+    run_order,
+    run_scores,
+    seed_label,
+    task_order,
+)
+
+Grid = dict[str, dict[str, float]]  # row label -> column label -> value
+
+
+@dataclass
+class Matrix:
+    """Numbers under row and column labels; the last ``footer`` rows summarise the rest."""
+
+    title: str
+    corner: str  # header above the row labels
+    rows: list[str]
+    columns: list[str]
+    values: list[list[float | None]]
+    std: list[list[float | None]] | None = None  # over seeds, where averaged
+    runs: int = 1  # how many runs were averaged
+    footer: int = 0
+    digits: int = 1
+    column_digits: dict[str, int] = field(default_factory=dict)  # per-column overrides
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # machine-readable, json only
+    coloured: bool = True
+
+    def digits_for(self, column: str) -> int:
+        return self.column_digits.get(column, self.digits)
+
+    @property
+    def body(self) -> list[list[float | None]]:
+        return self.values[: len(self.values) - self.footer]
+
+    def shade(self, value: float | None) -> float | None:
+        """Where ``value`` sits between the body's smallest and largest number (0..1)."""
+        numbers = [v for row in self.body for v in row if v is not None]
+        if value is None or not numbers:
+            return None
+        lo, hi = min(numbers), max(numbers)
+        return 0.5 if hi == lo else min(1.0, max(0.0, (value - lo) / (hi - lo)))
+
+
+def averaged(runs: int) -> list[str]:
+    return [f"Mean of {runs} runs."] if runs > 1 else []
+
+
+def average_grids(
+    grids: Sequence[Grid], rows: Sequence[str], columns: Sequence[str]
+) -> tuple[list[list[float | None]], list[list[float | None]]]:
+    """Cell-wise mean and sample std over runs (a cell a run lacks is left out)."""
+    means, stds = [], []
+    for r in rows:
+        cells = [make_cell([g[r][c] for g in grids if c in g.get(r, {})]) for c in columns]
+        means.append([cell.mean for cell in cells])
+        stds.append([cell.std for cell in cells])
+    return means, stds
+
+
+def column_cells(values: Sequence[Sequence[float | None]]) -> list[Cell]:
+    """Mean and std down each column of a matrix (missing numbers left out)."""
+    return [make_cell([v for v in column if v is not None])
+            for column in zip(*values, strict=True)]
+
+
+def _union(lists: Sequence[Sequence[str]]) -> list[str]:
+    return list(dict.fromkeys(x for items in lists for x in items))
+
+
+def _need(results: Sequence[dict], key: str, what: str, title: str) -> list[dict]:
+    found = [r[key] for r in results if r and r.get(key)]
+    if not found:
+        raise ComptError(
+            f"{title or 'The selection'} has no {what} in its results.json. It is written by "
+            "training when analysis is on (config key 'analysis'); plain prompt tuning (pt) has "
+            "no sources, so no per-prompt scores or router."
+        )
+    return found
+
+
+def per_prompt_matrix(results: Sequence[dict], title: str = "") -> Matrix:
+    """SPEC §6 per-prompt scores: tasks x (src_i, all_src, private, total), plus a mean row."""
+    found = _need(results, "per_prompt", "per-prompt scores", title)
+    grids: list[Grid] = [p["scores"] for p in found]
+    columns = _union([p["columns"] for p in found])
+    tasks = _union([list(g) for g in grids])
+    values, std = average_grids(grids, tasks, columns)
+    means = [cell.mean for cell in column_cells(values)]
+    return Matrix(title, "task", [*tasks, "mean"], columns, [*values, means],
+                  [*std, [None] * len(columns)], runs=len(found), footer=1,
+                  notes=averaged(len(found)))
+
+
+def router_matrices(results: Sequence[dict], title: str = "") -> list[Matrix]:
+    """Router logits and softmax weights (tasks x sources), each averaged over seeds."""
+    found = _need(results, "router", "router weights", title)
+    tasks = _union([r["tasks"] for r in found])
+    sources = _union([r["sources"] for r in found])
+    out = []
+    for key, name in (("weights", "router weights (softmax)"), ("logits", "router logits")):
+        grids = [{t: dict(zip(r["sources"], row, strict=False))
+                  for t, row in zip(r["tasks"], r[key], strict=False)} for r in found]
+        values, std = average_grids(grids, tasks, sources)
+        label = f"{title}: {name}" if title else name
+        out.append(Matrix(label, "task", tasks, sources, values, std, runs=len(found),
+                          digits=3 if key == "weights" else 2, notes=averaged(len(found))))
+    if len(found) > 1:
+        out[0].notes.append("Weights are the mean of each run's softmax weights.")
+    return out
+
+
+PREDICTION_VARIANTS = ("combined", "source", "private")
+
+
+def prediction_matrices(
+    results: dict,
+    tasks: Sequence[str] | None = None,
+    variants: Sequence[str] = PREDICTION_VARIANTS,
+    title: str = "",
+) -> list[Matrix]:
+    """Gold x predicted label counts per task and per prompt variant the run recorded."""
+    predictions = (results or {}).get("predictions") or {}
+    if not predictions:
+        raise ComptError(f"{title or 'The run'} has no prediction tables in its results.json.")
+    unknown = [t for t in tasks or [] if t not in predictions]
+    if unknown:
+        raise ComptError(
+            f"No predictions for task(s) {', '.join(unknown)}; this run has "
+            f"{', '.join(predictions)}."
+        )
+    out = []
+    for task in tasks or list(predictions):
+        table = predictions[task]
+        labels = list(table["labels"])
+        for variant in variants:
+            counts = table.get(variant)
+            if not counts:
+                continue
+            total = sum(sum(row) for row in counts)
+            correct = sum(counts[i][i] for i in range(min(len(counts), len(labels))))
+            accuracy = 100.0 * correct / total if total else 0.0
+            # greedy decoding adds a last column for outputs that are no label word
+            predicted = labels + ["invalid"] * (len(counts[0]) - len(labels))
+            out.append(Matrix(
+                f"{task} ({variant})", "gold \\ pred", labels, predicted,
+                [[float(c) for c in row] for row in counts], digits=0,
+                notes=[f"{correct} of {total} correct ({accuracy:.1f}%)."],
+                extra={"task": task, "variant": variant, "accuracy": accuracy},
+            ))
+    return out
+
+
+def transfer_matrix(transfers: Sequence[dict], title: str = "") -> Matrix:
+    """Fig. A1: rows are the task whose prompt is used, columns the test set scored."""
+    found = [t for t in transfers if t and t.get("tasks")]
+    if not found:
+        raise ComptError(
+            f"{title or 'The selection'} has no transfer matrix (transfer.json): compute it "
+            "with `compt analyze RUN` on a finished run."
+        )
+    tasks = _union([t["tasks"] for t in found])
+    grids = [{a: dict(zip(t["tasks"], row, strict=False))
+              for a, row in zip(t["tasks"], t["scores"], strict=False)} for t in found]
+    values, std = average_grids(grids, tasks, tasks)
+    return Matrix(title or "cross-task transfer", "prompt \\ test", tasks, tasks, values, std,
+                  runs=len(found),
+                  notes=["Row: the task whose target prompt is used; column: the test set.",
+                         *averaged(len(found))])
+
+
+def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str = "") -> Matrix:
+    """One configuration's runs side by side (a row per seed) with mean, std and range."""
+    runs = run_order(summaries)
+    columns = [*task_order(runs), AVERAGE]
+    labels = [seed_label(s) for s in runs]
+    if len(set(labels)) < len(labels):
+        labels = [f"{lab} ({s.get('run_id')})" for lab, s in zip(labels, runs, strict=True)]
+    values = []
+    for summary in runs:
+        scores, average, _ = run_scores(summary, value)
+        values.append([average if c == AVERAGE else scores.get(c) for c in columns])
+    cells = column_cells(values)
+    spread = [max(c.values) - min(c.values) if c.values else None for c in cells]
+    return Matrix(title, "run", [*labels, "mean", "std", "range"], columns,
+                  [*values, [c.mean for c in cells], [c.std for c in cells], spread],
+                  runs=len(runs), footer=3, coloured=False,
+                  extra={"run_ids": [s.get("run_id") for s in runs]})
+
+
+def comparison_matrix(comparison: Comparison, digits: int = 1) -> Matrix:
+    """Per-task means of the matched pairs on both sides, their difference and count."""
+    rows, values = [], []
+    for task in [*comparison.tasks, AVERAGE]:
+        pairs = [p for p in comparison.pairs if task == AVERAGE or p.task == task]
+        ours = make_cell([p.value for p in pairs]).mean
+        base = make_cell([p.baseline for p in pairs]).mean
+        rows.append("all pairs" if task == AVERAGE else task)
+        values.append([ours, base, ours - base, float(len(pairs))])
+    c = comparison
+
+    def fmt(x: float | None, spec: str) -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    notes = [
+        f"{len(c.pairs)} matched (seed, task) pairs; mean difference {fmt(c.mean_diff, '+.2f')}.",
+        f"Paired t-test: t = {fmt(c.t_stat, '.3f')}, p = {fmt(c.t_p, '.4g')}.",
+        f"Wilcoxon signed-rank: W = {fmt(c.w_stat, '.1f')}, p = {fmt(c.w_p, '.4g')}.",
+    ]
+    if c.unmatched:
+        notes.append(f"{c.unmatched} (seed or task) entries had no partner and were left out.")
+    stats = {"pairs": len(c.pairs), "mean_diff": c.mean_diff, "t_stat": c.t_stat, "t_p": c.t_p,
+             "wilcoxon_stat": c.w_stat, "wilcoxon_p": c.w_p, "unmatched": c.unmatched}
+    return Matrix(f"{c.name} vs {c.baseline}", "task", rows,
+                  [c.name, c.baseline, "diff", "pairs"], values, footer=1, digits=digits,
+                  column_digits={"pairs": 0}, notes=notes, extra={"stats": stats}, coloured=False)

@@ -1,0 +1,318 @@
+"""Detached training processes: launch, a queue with a concurrency cap, stop and retry.
+
+Every process is started from an argument list (never through a shell) in its own session
+(``start_new_session``), so closing the terminal, tmux pane or SSH connection does not
+reach it; its output goes to the run's ``train.log``. A sweep hands its queued runs to one
+queue process (``python -m compt.launcher queue``), itself detached, which keeps at most
+``jobs`` trainings running and exits when its list is done.
+
+Who owns a queued run is recorded in the run's ``launch.json`` (pid, host, time): the
+launcher or queue that will start it. A run whose owner died shows as ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from compt.errors import ComptError
+from compt.runfolder import (
+    RunFolder,
+    atomic_write_json,
+    check_run_id,
+    create_run_folder,
+    new_run_id,
+    now_iso,
+    read_json,
+)
+from compt.store import ACTIVE, HOST, LAUNCH_FILE, RunStore, live_state, process_alive
+
+QUEUES_DIR = ".queues"
+POLL_S = 0.5
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("compt.queue")
+
+
+def new_group_id(kind: str = "sweep") -> str:
+    return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _child_env() -> dict[str, str]:
+    """The environment of a child: compt importable even when it is not installed."""
+    env = dict(os.environ)
+    paths = [str(PACKAGE_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def spawn(argv: list[str], log_path: Path) -> subprocess.Popen:
+    """Start ``argv`` detached: own session, no stdin, stdout and stderr appended to a log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, env=_child_env(),
+        )
+
+
+def _record_owner(folder: RunFolder, pid: int, by: str) -> None:
+    atomic_write_json(folder.path / LAUNCH_FILE,
+                      {"pid": pid, "host": HOST, "time": time.time(), "by": by})
+
+
+def start_run(runs_dir: Path, run_id: str) -> subprocess.Popen:
+    """Start training an existing run folder: resume from its checkpoint if it has one."""
+    folder = RunFolder.open(runs_dir, run_id)
+    argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
+            "--run-id", run_id, "--detached"]
+    if folder.checkpoint_path.is_file():
+        argv.append("--resume")
+    proc = spawn(argv, folder.log_path)
+    _record_owner(folder, proc.pid, "launcher")
+    return proc
+
+
+def _new_folder(runs_dir: Path, cfg: Any, run_id: str | None) -> RunFolder:
+    """A queued folder; generated ids are retried on the (rare) same-second collision."""
+    for _ in range(20):
+        try:
+            return create_run_folder(runs_dir, cfg, run_id=run_id or new_run_id(cfg.method))
+        except FileExistsError:
+            if run_id is not None:
+                raise ComptError(f"A run named '{run_id}' already exists in {runs_dir}.") from None
+    raise ComptError(f"Could not find a free run id in {runs_dir}.")
+
+
+def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
+               run_id: str | None = None) -> str:
+    """Create a queued run folder for ``cfg`` and train it in a detached process."""
+    runs_dir = Path(runs_dir).absolute()
+    if group:
+        cfg = dataclasses.replace(cfg, group=check_run_id(group))
+    if run_id is not None:
+        check_run_id(run_id)
+    folder = _new_folder(runs_dir, cfg, run_id)
+    start_run(runs_dir, folder.run_id)
+    RunStore(runs_dir).sync(folder.run_id)
+    return folder.run_id
+
+
+# -- the queue ---------------------------------------------------------------------------
+
+
+def queue_path(runs_dir: Path, name: str) -> Path:
+    return Path(runs_dir) / QUEUES_DIR / f"{check_run_id(name)}.json"
+
+
+def queue_alive(record: dict[str, Any]) -> bool:
+    return (record.get("host") == HOST and not record.get("finished")
+            and process_alive(record.get("pid"), record.get("started_ts")))
+
+
+def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int) -> int:
+    """Hand queued runs to a detached queue process; returns its pid."""
+    if jobs < 1:
+        raise ComptError(f"--jobs must be at least 1, got {jobs}.")
+    runs_dir = Path(runs_dir).absolute()
+    path = queue_path(runs_dir, name)
+    if queue_alive(read_json(path, {}) or {}):
+        raise ComptError(f"A queue named '{name}' is still running; wait for it or pick "
+                         f"another --group.")
+    atomic_write_json(path, {"name": name, "runs": run_ids, "jobs": jobs, "created": now_iso()})
+    argv = [sys.executable, "-m", "compt.launcher", "queue", "--runs-dir", str(runs_dir),
+            "--name", name]
+    return spawn(argv, path.with_suffix(".log")).pid
+
+
+def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
+                 group: str | None = None) -> tuple[str, list[str]]:
+    """Queue one run per config under a shared group and start a queue for them."""
+    runs_dir = Path(runs_dir).absolute()
+    group = check_run_id(group or new_group_id())
+    folders = [_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None)
+               for cfg in configs]
+    ids = [f.run_id for f in folders]
+    RunStore(runs_dir).sync_many(ids)
+    if ids:
+        launch_queue(runs_dir, group, ids, jobs)
+    return group, ids
+
+
+def run_queue(runs_dir: Path, name: str) -> None:
+    """The queue process: start queued runs, at most ``jobs`` at a time, until none is left.
+
+    SIGTERM stops it from starting more runs; it still waits for the running ones.
+    """
+    store = RunStore(runs_dir)
+    path = queue_path(runs_dir, name)
+    record = read_json(path, {}) or {}
+    record.update(pid=os.getpid(), host=HOST, started=now_iso(), started_ts=time.time())
+    atomic_write_json(path, record)
+    pending: deque[str] = deque()
+    for run_id in record.get("runs", []):
+        try:
+            folder = store.folder(run_id)
+        except ComptError:
+            continue  # removed meanwhile
+        _record_owner(folder, os.getpid(), f"queue {name}")
+        pending.append(run_id)
+
+    stopping = False
+
+    def request_stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    log.info("queue %s: %d runs, %d at a time", name, len(pending), record.get("jobs", 1))
+    running: dict[str, subprocess.Popen] = {}
+    while running or (pending and not stopping):
+        for run_id, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[run_id]
+                _sync_quietly(store, run_id)  # the run may have died without a last update
+        while pending and len(running) < record.get("jobs", 1) and not stopping:
+            run_id = pending.popleft()
+            status = RunFolder(runs_dir / run_id).read_status().get("status")
+            if status != "queued":
+                continue  # stopped or removed meanwhile
+            try:
+                running[run_id] = start_run(runs_dir, run_id)
+                log.info("started %s (pid %d)", run_id, running[run_id].pid)
+            except (ComptError, OSError) as exc:
+                log.error("could not start %s: %s", run_id, exc)
+            _sync_quietly(store, run_id)
+        time.sleep(POLL_S)
+    record.update(finished=now_iso(), left=list(pending))
+    atomic_write_json(path, record)
+    log.info("queue %s finished%s", name, " (stopped)" if stopping else "")
+
+
+def _sync_quietly(store: RunStore, run_id: str) -> None:
+    try:
+        store.sync(run_id)
+    except ComptError:
+        pass
+
+
+# -- stop and retry ----------------------------------------------------------------------
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal the run's process group (it leads its own session when detached)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[str]:
+    """Stop a run or every run of a group; returns the ids that were queued or running.
+
+    Running trainings get SIGTERM (they checkpoint, mark themselves ``stopped`` and exit);
+    queued ones are marked ``stopped`` so their queue skips them. A process that has not
+    written its own status by the end of ``wait_s`` but is gone is marked ``stopped`` here.
+    """
+    runs_dir = Path(runs_dir)
+    store = RunStore(runs_dir)
+    run_ids = store.resolve(run_or_group)
+    queue = read_json(queue_path(runs_dir, run_or_group), {}) or {}
+    if queue_alive(queue):
+        os.kill(queue["pid"], signal.SIGTERM)  # the group's queue starts nothing more
+    stopped, signalled, remote = [], {}, []
+    for run_id in run_ids:
+        folder = store.folder(run_id)
+        status = folder.read_status()
+        launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
+        state, pid = live_state(status, launch)
+        if state not in ACTIVE:
+            continue
+        if (status.get("host") or launch.get("host") or HOST) != HOST:
+            remote.append(run_id)
+            continue
+        stopped.append(run_id)
+        # a queued run started directly by the launcher is a training process starting up
+        if pid and (state == "running" or launch.get("by") == "launcher"):
+            _signal_group(pid, signal.SIGTERM)
+            signalled[run_id] = pid
+        else:
+            folder.update_status(status="stopped", finished=now_iso())
+    deadline = time.monotonic() + wait_s
+    while signalled and time.monotonic() < deadline:
+        signalled = {r: p for r, p in signalled.items() if process_alive(p)}
+        time.sleep(0.1)
+    for run_id in stopped:
+        folder = store.folder(run_id)
+        if folder.read_status().get("status") in ACTIVE and run_id not in signalled:
+            folder.update_status(status="stopped", finished=now_iso())
+        _sync_quietly(store, run_id)
+    if remote:
+        raise ComptError(f"Stopped {len(stopped)} run(s); these run on another host, stop "
+                         f"them there: {', '.join(remote)}.")
+    return stopped
+
+
+def _prepare_retry(store: RunStore, run_id: str) -> None:
+    summary = store.get(run_id)
+    state = summary["status"]
+    if state == "running" or (state == "queued" and summary.get("pid")):
+        raise ComptError(f"Run '{run_id}' is {state}; there is nothing to retry yet.")
+    if state == "done":
+        raise ComptError(f"Run '{run_id}' finished; start a new run to train it again.")
+    store.folder(run_id).update_status(status="queued", error=None, finished=None, pid=None)
+
+
+def retry(run_id: str, runs_dir: Path | str) -> str:
+    """Start a failed, interrupted or stopped run again, from its checkpoint if it has one."""
+    runs_dir = Path(runs_dir).absolute()
+    store = RunStore(runs_dir)
+    _prepare_retry(store, run_id)
+    start_run(runs_dir, run_id)
+    store.sync(run_id)
+    return run_id
+
+
+def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
+    """Retry every failed or interrupted run through one queue (``jobs`` at a time)."""
+    runs_dir = Path(runs_dir).absolute()
+    store = RunStore(runs_dir)
+    ids = [s["run_id"] for s in reversed(store.list())
+           if s["status"] in ("failed", "interrupted")]
+    for run_id in ids:
+        _prepare_retry(store, run_id)
+    if ids:
+        store.sync_many(ids)
+        launch_queue(runs_dir, new_group_id("retry"), ids, jobs)
+    return ids
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m compt.launcher queue --runs-dir DIR --name NAME`` (started by compt)."""
+    parser = argparse.ArgumentParser(prog="python -m compt.launcher")
+    sub = parser.add_subparsers(dest="command", required=True)
+    queue = sub.add_parser("queue", help="run a queue written by compt sweep / retry")
+    queue.add_argument("--runs-dir", required=True, type=Path)
+    queue.add_argument("--name", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_queue(args.runs_dir, args.name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Sweeps: a base config times a grid of values, planned against what the store already has.
+
+A grid comes from ``--grid key=v1,v2`` options and/or a ``[grid]`` table in the config
+file (the command line wins per key). Every combination is one cell; a cell is skipped
+when a finished (``done``) run with the identical config fingerprint exists, or one is
+queued / running right now, unless ``force``. Launching the cells is compt.launcher's job.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from compt.config import (
+    FIELD_NAMES,
+    RunConfig,
+    load_file,
+    parse_override,
+    set_value,
+    unknown_key_error,
+    validate,
+)
+from compt.errors import ComptError
+from compt.store import ACTIVE, RunStore
+
+
+@dataclass
+class Cell:
+    """One grid combination: its values, its config, and whether it needs to run."""
+
+    values: dict[str, Any]
+    config: RunConfig
+    action: str = "run"  # run | done | active | duplicate
+    existing: str | None = None  # the run that makes this cell unnecessary
+
+    @property
+    def runs(self) -> bool:
+        return self.action == "run"
+
+
+def parse_grid_option(text: str) -> tuple[str, list[Any]]:
+    """``k=8,16`` -> ``("k", [8, 16])``; a YAML list works too: ``tasks=[[a, b], [c]]``."""
+    if "=" not in text:
+        raise ComptError(f"Grid option '{text}' must look like key=value1,value2 (e.g. k=8,16).")
+    key, raw = (part.strip() for part in text.split("=", 1))
+    try:
+        parsed = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        parsed = raw
+    if isinstance(parsed, list):
+        values = parsed
+    else:
+        values = [_scalar(v) for v in raw.split(",") if v.strip()]
+    if not values:
+        raise ComptError(f"Grid option '{text}' lists no values.")
+    return key, values
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text.strip()
+
+
+def load_sweep(
+    path: str | Path | None, sets: list[str] | None = None, grid_options: list[str] | None = None
+) -> tuple[RunConfig, dict[str, list[Any]]]:
+    """The base config (file, then ``--set``) and the grid (file ``[grid]``, then ``--grid``)."""
+    data = load_file(path) if path is not None else {}
+    file_grid = data.pop("grid", {}) or {}
+    if not isinstance(file_grid, dict):
+        raise ComptError(f"The [grid] table in '{path}' must map config keys to lists of values.")
+    cfg = RunConfig()
+    for key, value in data.items():
+        set_value(cfg, key, value, f"config file '{path}'")
+    for text in sets or []:
+        set_value(cfg, *parse_override(text))
+    validate(cfg)
+    grid = {key: value if isinstance(value, list) else [value] for key, value in file_grid.items()}
+    grid.update(parse_grid_option(text) for text in grid_options or [])
+    for key, values in grid.items():
+        if key.replace("-", "_") not in FIELD_NAMES:
+            raise unknown_key_error(key, "the sweep grid")
+        if not values:
+            raise ComptError(f"Grid key '{key}' lists no values.")
+    return cfg, grid
+
+
+def expand(base: RunConfig, grid: dict[str, list[Any]]) -> list[Cell]:
+    """Every combination of the grid applied to ``base`` (one cell for an empty grid)."""
+    cells = []
+    keys = list(grid)
+    for combo in itertools.product(*(grid[k] for k in keys)):
+        values = dict(zip(keys, combo, strict=True))
+        cfg = copy.deepcopy(base)
+        for key, value in values.items():
+            set_value(cfg, key, value, "the sweep grid")
+        try:
+            validate(cfg)
+        except ComptError as exc:
+            shown = ", ".join(f"{k}={v}" for k, v in values.items())
+            raise ComptError(f"Grid cell {shown} is not a valid config: {exc}") from None
+        cells.append(Cell(values, cfg))
+    return cells
+
+
+def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:
+    """Mark cells already done or in progress in ``store`` (and repeats within the grid)."""
+    existing: dict[str, tuple[str, str]] = {}
+    if not force:
+        for summary in reversed(store.list()):  # newest last wins, but done beats active
+            state = summary["status"]
+            known = existing.get(summary.get("fingerprint"), ("",))[0]
+            if (state == "done" or state in ACTIVE) and known != "done":
+                existing[summary.get("fingerprint")] = (state, summary["run_id"])
+    seen: set[str] = set()
+    for cell in cells:
+        fingerprint = cell.config.fingerprint()
+        if fingerprint in seen:
+            cell.action = "duplicate"
+        elif fingerprint in existing:
+            state, cell.existing = existing[fingerprint]
+            cell.action = "done" if state == "done" else "active"
+        seen.add(fingerprint)
+    return cells
