@@ -30,8 +30,8 @@ def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> li
     train = task.train()
     if k > len(train):
         raise ComptError(
-            f"k={k} is larger than task '{task.name}''s train split ({len(train)} examples); "
-            f"choose k <= {len(train)}."
+            f"k={k} is larger than the train split of task '{task.name}' "
+            f"({len(train)} examples); choose k <= {len(train)}."
         )
     order = _rng(seed, task.name).permutation(len(train))
     if not balanced:

@@ -122,15 +122,19 @@ def queue_alive(record: dict[str, Any]) -> bool:
             and process_alive(record.get("pid"), record.get("started_ts")))
 
 
+def _refuse_running_queue(runs_dir: Path, name: str) -> None:
+    if queue_alive(read_json(queue_path(runs_dir, name), {}) or {}):
+        raise ComptError(f"A queue named '{name}' is still running; wait for it or pick "
+                         f"another --group.")
+
+
 def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int) -> int:
     """Hand queued runs to a detached queue process; returns its pid."""
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     runs_dir = Path(runs_dir).absolute()
     path = queue_path(runs_dir, name)
-    if queue_alive(read_json(path, {}) or {}):
-        raise ComptError(f"A queue named '{name}' is still running; wait for it or pick "
-                         f"another --group.")
+    _refuse_running_queue(runs_dir, name)
     atomic_write_json(path, {"name": name, "runs": run_ids, "jobs": jobs, "created": now_iso()})
     argv = [sys.executable, "-m", "compt.launcher", "queue", "--runs-dir", str(runs_dir),
             "--name", name]
@@ -142,6 +146,7 @@ def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
     """Queue one run per config under a shared group and start a queue for them."""
     runs_dir = Path(runs_dir).absolute()
     group = check_run_id(group or new_group_id())
+    _refuse_running_queue(runs_dir, group)
     folders = [_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None)
                for cfg in configs]
     ids = [f.run_id for f in folders]

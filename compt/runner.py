@@ -65,9 +65,26 @@ def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) ->
     return create_run_folder(runs_dir, cfg, run_id=run_id, status="queued"), cfg
 
 
+def preflight(cfg: RunConfig) -> list:
+    """Catch user mistakes before a run folder exists: unknown or unreachable tasks, k too
+    large for a task, a model that cannot be found. Returns the loaded tasks."""
+    from compt.data import sample_few_shot
+    from compt.model.loading import resolve_kind
+    from compt.tasks import resolve_tasks
+
+    tasks = resolve_tasks(cfg.tasks)
+    for task in tasks:
+        sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
+        task.test()
+    kind = resolve_kind(cfg.model, cfg.backbone)
+    if cfg.decoding == "greedy" and kind != "seq2seq":
+        raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
+    return tasks
+
+
 def execute_run(
     folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
-    on_trainer=None,
+    on_trainer=None, tasks: list | None = None,
 ) -> dict:
     """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure."""
     from compt.train import Trainer, build_experiment
@@ -80,7 +97,7 @@ def execute_run(
     try:
         if reporter is not None:
             reporter.phase("loading model and data")
-        exp = build_experiment(cfg)
+        exp = build_experiment(cfg, tasks)
         record = folder.read_config()
         record["resolved"] = {**record.get("resolved", {}), **{
             "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,

@@ -379,13 +379,17 @@ class RunStore:
         tag: str | None = None,
     ) -> list[dict[str, Any]]:
         """Summaries matching every given filter, newest first, with live status."""
-        rows = [self._live(s) for s in self._rows().values()]
-        wanted = {"status": status, "method": method, "k": k, "seed": seed, "group": group}
+        rows = [self._live(s) if s.get("status") in ACTIVE else s
+                for s in self._rows().values()]
         out = [
             s for s in rows
-            if all(v is None or s.get(key) == v for key, v in wanted.items())
-            and (task is None or task in (s.get("tasks") or []))
-            and (tag is None or tag in (s.get("tags") or []))
+            if (status is None or s.get("status") == status)
+            and (method is None or s.get("method") == method)
+            and (k is None or s.get("k") == k)
+            and (seed is None or s.get("seed") == seed)
+            and (group is None or s.get("group") == group)
+            and (task is None or task in (s.get("tasks") or ()))
+            and (tag is None or tag in (s.get("tags") or ()))
         ]
         return _newest_first(out)
 
@@ -468,8 +472,6 @@ class RunStore:
 
     def _live(self, summary: dict[str, Any]) -> dict[str, Any]:
         """Refresh an active run from its folder (progress, a dead process); heal the index."""
-        if summary.get("status") not in ACTIVE:
-            return summary
         folder = RunFolder(self.runs_dir / summary["run_id"])
         status = folder.read_status()
         if not status:

@@ -86,19 +86,17 @@ class Experiment:
         return encode(self.tasks, examples, self.model.backbone.tokenize, room)
 
 
-def build_experiment(cfg: RunConfig) -> Experiment:
+def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experiment:
+    """Tasks (resolved here unless given), few-shot data, the backbone and the model."""
     torch.manual_seed(cfg.seed)
-    tasks = resolve_tasks(cfg.tasks)
+    tasks = tasks if tasks is not None else resolve_tasks(cfg.tasks)
     device = pick_device(cfg.device)
-    if cfg.decoding == "greedy" and cfg.model.lower() not in ("tiny-t5", "random-t5-small"):
-        from compt.model.loading import resolve_kind
-
-        if resolve_kind(cfg.model, cfg.backbone) != "seq2seq":
-            raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
     few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
                 for t in tasks]
     eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
     backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
+    if cfg.decoding == "greedy" and backbone.kind != "seq2seq":
+        raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
     backbone.to(device)
     backbone.set_labels([list(t.label_words) for t in tasks])
     torch.manual_seed(cfg.seed)

@@ -96,7 +96,7 @@ def run(
     With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
     on the CPU (a few minutes). Results land in runs/<run_id>/ and the index.
     """
-    from compt.runner import execute_run, prepare_folder
+    from compt.runner import execute_run, preflight, prepare_folder
 
     store = runs_dir or default_runs_dir()
     overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
@@ -104,16 +104,13 @@ def run(
                  "group": group}
     existing = run_id is not None and (store / run_id / "config.json").is_file()
     cfg = None if existing else build_config(config, overrides, set_)
-    if cfg is not None:
-        from compt.tasks import resolve_tasks
-
-        resolve_tasks(cfg.tasks)  # an unknown task fails before any folder is made
+    tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
     folder, cfg = prepare_folder(cfg, store, run_id)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
                       f"seed {cfg.seed} · {cfg.model} → {folder.path}")
     reporter = None if detached else ProgressReporter()
-    results = execute_run(folder, cfg, resume=resume, reporter=reporter)
+    results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
     if detached:
         return
     if not results:

@@ -21,6 +21,7 @@ RANDOM_T5 = {
     "random-t5-small": dict(d_model=512, d_ff=2048, d_kv=64, num_heads=8, num_layers=6),
 }
 BUILTIN_MODELS = ("all-MiniLM-L6-v2", *RANDOM_T5)
+PROBE_TIMEOUT_S = 4.0
 
 
 def _minilm_path() -> str:
@@ -59,6 +60,32 @@ def _offline_help(name: str, exc: Exception) -> ComptError:
     )
 
 
+def _load_kwargs(name: str) -> dict:
+    """How to load ``name``: from disk, from the local hub cache, or from the hub.
+
+    The hub is probed once with a short timeout, so an offline machine gets a clear error
+    in seconds instead of minutes of retries.
+    """
+    if Path(name).exists():
+        return {}
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(name, local_files_only=True)
+        return {"local_files_only": True}
+    except (OSError, ValueError):
+        pass
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        raise _offline_help(name, OSError("HF_HUB_OFFLINE is set and it is not cached"))
+    from huggingface_hub import HfApi
+
+    try:
+        HfApi().model_info(name, timeout=PROBE_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - any transport or lookup failure
+        raise _offline_help(name, exc) from None
+    return {}
+
+
 def resolve_kind(name: str, backbone: str) -> str:
     """'seq2seq' or 'encoder' for a model name, reading only its config."""
     if backbone != "auto":
@@ -71,7 +98,7 @@ def resolve_kind(name: str, backbone: str) -> str:
     from transformers import AutoConfig
 
     try:
-        config = AutoConfig.from_pretrained(name)
+        config = AutoConfig.from_pretrained(name, **_load_kwargs(name))
     except (OSError, ValueError) as exc:
         raise _offline_help(name, exc) from None
     return "seq2seq" if getattr(config, "is_encoder_decoder", False) else "encoder"
@@ -83,23 +110,21 @@ def load_backbone(name: str, backbone: str = "auto", logit_scale: float = 20.0) 
     if lowered in RANDOM_T5:
         return _random_t5(lowered)
     path = _minilm_path() if lowered in MINILM_NAMES else name
-    kind = resolve_kind(path if lowered in MINILM_NAMES else name, backbone)
+    kind = resolve_kind(path, backbone)
+    kwargs = _load_kwargs(path)
     from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
         if kind == "seq2seq":
-            model = AutoModelForSeq2SeqLM.from_pretrained(path)
+            model = AutoModelForSeq2SeqLM.from_pretrained(path, **kwargs)
             return Seq2SeqBackbone(model, tokenizer, name)
-        model = AutoModel.from_pretrained(path)
+        model = AutoModel.from_pretrained(path, **kwargs)
     except (OSError, ValueError) as exc:
         if Path(path).exists():
             raise ComptError(f"Could not load the model in '{path}': {exc}") from None
         raise _offline_help(name, exc) from None
     return EncoderBackbone(model, tokenizer, name, logit_scale)
-
-
-def hub_offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
