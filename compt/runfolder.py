@@ -96,9 +96,9 @@ def now_iso() -> str:
 
 
 def new_run_id(method: str) -> str:
-    """Sortable, unique, filesystem-safe: ``20261124-071530-ssum-3fa9``."""
+    """Sortable, unique, filesystem-safe: ``20261124-071530-ssum-3fa9c1``."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{stamp}-{method}-{secrets.token_hex(2)}"
+    return f"{stamp}-{method}-{secrets.token_hex(3)}"
 
 
 def check_run_id(run_id: str) -> str:

@@ -40,15 +40,30 @@ def run_logger(folder: RunFolder) -> logging.Logger:
     return log
 
 
-@contextmanager
-def stop_on_signals(trainer):
-    """SIGTERM / SIGINT ask the trainer to checkpoint and stop after the current step."""
-    def handler(signum, frame):
-        trainer.stop_requested = True
+class StopSignal:
+    """Remembers a SIGTERM / SIGINT and passes it on to the trainer once there is one."""
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    def __init__(self) -> None:
+        self.requested = False
+        self.trainer = None
+
+    def __call__(self, signum, frame) -> None:
+        self.requested = True
+        if self.trainer is not None:
+            self.trainer.stop_requested = True
+
+    def attach(self, trainer) -> None:
+        self.trainer = trainer
+        trainer.stop_requested = trainer.stop_requested or self.requested
+
+
+@contextmanager
+def stop_on_signals():
+    """While a run executes, SIGTERM / SIGINT mean: checkpoint and stop after this step."""
+    stop = StopSignal()
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
-        yield
+        yield stop
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -86,30 +101,21 @@ def execute_run(
     folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
     on_trainer=None, tasks: list | None = None,
 ) -> dict:
-    """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure."""
-    from compt.train import Trainer, build_experiment
+    """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure.
 
+    ``on_trainer(trainer)`` is called once the trainer exists (a hook for tests and tools).
+    """
     runs_dir = folder.path.parent
     log = run_logger(folder)
+    if not resume:  # a restart into an existing folder begins a fresh record
+        folder.metrics_path.unlink(missing_ok=True)
+        folder.results_path.unlink(missing_ok=True)
     folder.start_status(total=None, status="running")
     sync_index(runs_dir, folder.run_id)
     began = time.time()
     try:
-        if reporter is not None:
-            reporter.phase("loading model and data")
-        exp = build_experiment(cfg, tasks)
-        record = folder.read_config()
-        record["resolved"] = {**record.get("resolved", {}), **{
-            "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,
-            "total_steps": exp.total_steps, "backbone": exp.model.backbone.kind,
-            "device": str(exp.device),
-        }}
-        folder.write_config(record)
-        trainer = Trainer(exp, folder, log, reporter)
-        if on_trainer is not None:  # a hook for tests and embedding code
-            on_trainer(trainer)
-        with stop_on_signals(trainer):
-            results = trainer.run(resume=resume)
+        with stop_on_signals() as stop:
+            results = _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer)
         if not results:
             return {}
         results["duration_s"] = round(time.time() - began, 2)
@@ -129,3 +135,23 @@ def execute_run(
         raise
     finally:
         sync_index(runs_dir, folder.run_id)
+
+
+def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
+    from compt.train import Trainer, build_experiment
+
+    if reporter is not None:
+        reporter.phase("loading model and data")
+    exp = build_experiment(cfg, tasks)
+    record = folder.read_config()
+    record["resolved"] = {**record.get("resolved", {}), **{
+        "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,
+        "total_steps": exp.total_steps, "backbone": exp.model.backbone.kind,
+        "device": str(exp.device),
+    }}
+    folder.write_config(record)
+    trainer = Trainer(exp, folder, log, reporter)
+    stop.attach(trainer)
+    if on_trainer is not None:
+        on_trainer(trainer)
+    return trainer.run(resume=resume)

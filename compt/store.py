@@ -49,7 +49,8 @@ LAUNCH_FILE = "launch.json"  # pid/host of the process that will run a queued ru
 LOCK_TIMEOUT_S = 60.0
 ACTIVE = ("queued", "running")
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
-               "temperature", "router", "placement", "sampling", "eval_size", "decoding")
+               "temperature", "router", "placement", "sampling", "eval_size", "decoding",
+               "prompt_encoder", "private_init", "init_sources_from")
 HOST = socket.gethostname()
 
 

@@ -19,3 +19,64 @@ def runs_dir(tmp_path, monkeypatch):
     path.mkdir()
     monkeypatch.setenv("COMPT_RUNS_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def make_run(runs_dir):
+    """Write a run folder by hand (no training): config, status and, if scores, results.
+
+    Returns the ``RunFolder``; ``sync=True`` also records it in the index.
+    """
+    from compt.config import RunConfig
+    from compt.runfolder import create_run_folder
+    from compt.store import RunStore
+
+    def make(run_id=None, status="done", scores=None, sync=True, **config):
+        cfg = RunConfig(**{"model": "tiny-t5", "tasks": ["sent_movies", "sent_products"],
+                           **config})
+        folder = create_run_folder(runs_dir, cfg, run_id=run_id)
+        if scores is not None:
+            folder.write_results({
+                "scores": scores, "average": sum(scores.values()) / len(scores),
+                "primary_metric": dict.fromkeys(scores, "accuracy"), "duration_s": 12.5,
+            })
+        folder.update_status(status=status, step=10 if status == "done" else 4, total=10)
+        if sync:
+            RunStore(runs_dir).sync(folder.run_id)
+        return folder
+
+    return make
+
+
+TINY_RUN = {"model": "tiny-t5", "tasks": ["sent_movies"], "k": 4, "eval_size": 8,
+            "analysis": False, "max_steps": 2, "device": "cpu"}
+
+
+@pytest.fixture
+def tiny_cfg(monkeypatch):
+    """A RunConfig that trains in a few seconds on the CPU (tiny random T5, one task).
+
+    Also limits every child process to one CPU thread: the process tests start several.
+    """
+    from compt.config import RunConfig
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    return RunConfig(**TINY_RUN)
+
+
+@pytest.fixture
+def wait_for():
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    import time
+
+    def wait(predicate, timeout=60.0, what="a condition", interval=0.1):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+    return wait

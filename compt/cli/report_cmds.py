@@ -1,1 +1,286 @@
-"""Placeholder: commands are registered here by their issue's work."""
+"""Report commands: ``compt table / heatmap / router / predictions / transfer / seeds / compare``.
+
+Each picks runs from the store (run ids, group names or ``key=value`` selectors, narrowed
+by the same filters as ``compt ls``), builds a view with ``compt.report`` /
+``compt.heatmap`` and prints or writes it with ``compt.export``. Nothing here imports
+torch (nor scipy, until ``compare`` needs it), so a table over thousands of runs comes
+back at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from compt.cli.app import RUNS_DIR_HELP, app
+from compt.errors import ComptError
+from compt.export import FORMATS, render, rich_view
+from compt.heatmap import (
+    PREDICTION_VARIANTS,
+    comparison_matrix,
+    per_prompt_matrix,
+    prediction_matrices,
+    router_matrices,
+    seeds_matrix,
+    transfer_matrix,
+)
+from compt.report import (
+    build_table,
+    has_key,
+    known_keys,
+    label_text,
+    labelled_groups,
+    lookup,
+    paired_comparison,
+)
+from compt.runfolder import default_runs_dir, read_json
+from compt.store import RunStore
+
+SELECTOR_HELP = "Run ids, group names, or key=value filters (e.g. method=ssum,k=8)."
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ComptError(f"Unknown --format '{fmt}'; choose one of {', '.join(FORMATS)}.")
+    return fmt
+
+
+Format = Annotated[str, typer.Option("--format", "-f", callback=_check_format,
+                                     help="terminal, markdown, csv, latex or json.")]
+Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
+RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
+Status = Annotated[str, typer.Option(help="Run status to include; 'all' for any.")]
+Method = Annotated[str | None, typer.Option(help="Only this method (pt, ssum, msum, mcat).")]
+Task = Annotated[str | None, typer.Option(help="Only runs that trained this task.")]
+Shots = Annotated[int | None, typer.Option("-k", "--k", help="Only this k-shot.")]
+Group = Annotated[str | None, typer.Option(help="Only runs of this group (sweep name).")]
+Tag = Annotated[str | None, typer.Option(help="Only runs with this tag.")]
+Value = Annotated[str, typer.Option(help="Which score per run: last (final) or best.")]
+
+
+class Selection:
+    """The filters every report command shares, applied to one run store."""
+
+    def __init__(self, runs_dir: Path | None, status: str, method: str | None, task: str | None,
+                 k: int | None, group: str | None, tag: str | None) -> None:
+        self.runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        if not self.runs_dir.is_dir():
+            raise ComptError(f"Runs folder {self.runs_dir} does not exist; pass --runs-dir or "
+                             "set COMPT_RUNS_DIR.")
+        self.store = RunStore(self.runs_dir)
+        self.filters = {"status": None if status == "all" else status, "method": method,
+                        "task": task, "k": k, "group": group, "tag": tag}
+
+    def describe(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.filters.items() if v is not None)
+
+    def runs(self, selectors: list[str] | None = None) -> list[dict[str, Any]]:
+        """Runs matching the filters, every key=value selector, and any named run/group."""
+        runs = self.store.list(**self.filters)
+        parts = [p for s in selectors or [] for p in _split(s)]
+        names = [p for p in parts if "=" not in p]
+        conditions = [p.split("=", 1) for p in parts if "=" in p]
+        if names:
+            wanted = {run_id for name in names for run_id in self.store.resolve(name)}
+            runs = [r for r in runs if r["run_id"] in wanted]
+        for key, text in conditions:
+            key, text = key.strip(), text.strip()
+            if runs and not any(has_key(r, key) for r in runs):
+                raise ComptError(f"Unknown key '{key}' in a key=value selector. Keys runs have: "
+                                 f"{', '.join(known_keys(runs))}.")
+            runs = [r for r in runs if _matches(lookup(r, key), text)]
+        if not runs:
+            what = " ".join(selectors or []) or "the store"
+            raise ComptError(
+                f"No runs in {self.runs_dir} match {what} ({self.describe() or 'no filters'}). "
+                "Reports count finished runs only: add --status all to include the others."
+            )
+        return runs
+
+    def config_of(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A run's full config (config.json), to name what tells configurations apart."""
+        return read_json(self.store.runs_dir / summary["run_id"] / "config.json", {}).get(
+            "config", {})
+
+    def results(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return read_json(self.store.runs_dir / summary["run_id"] / "results.json", {}) or {}
+
+
+def _matches(value: Any, text: str) -> bool:
+    if isinstance(value, list | tuple):
+        return text in [label_text(v) for v in value] or label_text(value) == text
+    return label_text(value) == text
+
+
+def emit(view: Any, fmt: str, output: Path | None) -> None:
+    """Print ``view`` (coloured on a terminal) or write it to ``output``."""
+    if output is not None:
+        try:
+            output.write_text(render(view, fmt))
+        except OSError as exc:
+            raise ComptError(f"Cannot write {output}: {exc.strerror}.") from None
+        Console(stderr=True).print(f"wrote {output}", highlight=False)
+    elif fmt == "terminal":
+        renderable, console = rich_view(view), Console()
+        needed = console.measure(renderable, options=console.options.update_width(10_000)).maximum
+        if needed > console.width:  # print the numbers whole rather than squeezed
+            if console.is_terminal:
+                Console(stderr=True).print(
+                    f"The view is {needed} columns wide: pipe it into `less -S`, or use "
+                    "-f markdown.", style="dim", highlight=False)
+            console = Console(width=needed)
+        console.print(renderable)
+    else:
+        sys.stdout.write(render(view, fmt))
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@app.command("table")
+def table_cmd(
+    selectors: Annotated[list[str] | None, typer.Argument(help=SELECTOR_HELP)] = None,
+    rows: Annotated[str, typer.Option(help="Grouping keys for the rows, comma separated.")] = (
+        "method,k"),
+    value: Value = "last",
+    seeds: Annotated[int | None, typer.Option(help="Seeds a complete row has (default: the "
+                                              "most any row has).")] = None,
+    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits)
+    emit(table, fmt, output)
+
+
+def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) -> list[Any]:
+    """One view per configuration among the selected runs (seeds are averaged).
+
+    A configuration without the analysis (pt has no router) is skipped with a word on
+    stderr; only when none has it is that an error.
+    """
+    views, skipped = [], []
+    for config in labelled_groups(sel.runs(selectors), config_of=sel.config_of):
+        try:
+            made = build(config)
+        except ComptError as exc:
+            skipped.append(exc)
+            continue
+        views += made if isinstance(made, list) else [made]
+    if not views:
+        raise skipped[0]
+    for exc in skipped:
+        Console(stderr=True).print(f"skipped: {exc}", highlight=False, soft_wrap=True)
+    return views
+
+
+@app.command("heatmap")
+def heatmap_cmd(
+    selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Per-prompt scores (tasks x src_i/all_src/private/total, mean row), seeds averaged."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+    views = _per_config(sel, selectors, lambda c: per_prompt_matrix(
+        [sel.results(r) for r in c.runs], c.title()))
+    emit(views, fmt, output)
+
+
+@app.command("router")
+def router_cmd(
+    selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Router softmax weights and logits (tasks x sources), seeds averaged."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+    views = _per_config(sel, selectors, lambda c: router_matrices(
+        [sel.results(r) for r in c.runs], c.title()))
+    emit(views, fmt, output)
+
+
+@app.command("transfer")
+def transfer_cmd(
+    selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Cross-task transfer (row: whose prompt, column: which test set), seeds averaged."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+
+    def build(config: Any) -> Any:
+        found = [read_json(sel.runs_dir / r["run_id"] / "transfer.json") for r in config.runs]
+        return transfer_matrix([t for t in found if t], config.title())
+
+    emit(_per_config(sel, selectors, build), fmt, output)
+
+
+@app.command("predictions")
+def predictions_cmd(
+    run: Annotated[str, typer.Argument(help="A run id (or a unique prefix).")],
+    only: Annotated[list[str] | None, typer.Option(
+        "--task", help="Only this task's tables (repeatable).")] = None,
+    variant: Annotated[list[str] | None, typer.Option(
+        help="combined, source or private (repeatable; default: all recorded).")] = None,
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "all",
+) -> None:
+    """Gold x predicted label counts per task (paper Tables 5, 6, A1)."""
+    bad = [v for v in variant or [] if v not in PREDICTION_VARIANTS]
+    if bad:
+        raise ComptError(f"Unknown --variant {', '.join(bad)}; choose from "
+                         f"{', '.join(PREDICTION_VARIANTS)}.")
+    sel = Selection(runs_dir, status, None, None, None, None, None)
+    runs = sel.runs([run])
+    if len(runs) > 1:
+        raise ComptError(f"'{run}' names {len(runs)} runs; prediction tables are per run: "
+                         f"name one, e.g. compt predictions {runs[0]['run_id']}.")
+    views = prediction_matrices(sel.results(runs[0]), only, variant or PREDICTION_VARIANTS,
+                                runs[0]["run_id"])
+    emit(views, fmt, output)
+
+
+@app.command("seeds")
+def seeds_cmd(
+    selectors: Annotated[list[str] | None, typer.Argument(help=SELECTOR_HELP)] = None,
+    value: Value = "last",
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Per-seed scores side by side for each configuration, with mean, std and range."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+    emit(_per_config(sel, selectors, lambda c: seeds_matrix(c.runs, value, c.title())),
+         fmt, output)
+
+
+@app.command("compare")
+def compare_cmd(
+    selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    baseline: Annotated[str, typer.Option(
+        help="The baseline: run ids, a group or key=value filters (comma separated).")],
+    match: Annotated[str, typer.Option(
+        help="Keys that must agree for two runs to pair, besides the seed.")] = "k",
+    value: Value = "last",
+    digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
+    group: Group = None, tag: Tag = None,
+) -> None:
+    """Paired comparison with a baseline: mean difference, paired t-test, Wilcoxon."""
+    sel = Selection(runs_dir, status, method, task, k, group, tag)
+    comparison = paired_comparison(sel.runs(selectors), sel.runs([baseline]), value,
+                                   _split(match), " ".join(selectors), baseline)
+    emit(comparison_matrix(comparison, digits), fmt, output)

@@ -1,1 +1,441 @@
-"""Placeholder: commands are registered here by their issue's work."""
+"""Run store commands: ``compt ls / show / diff / stop / retry / tag / note / rm / reindex /
+sweep``.
+
+They read summaries through ``compt.store`` and start processes through
+``compt.launcher``; nothing here imports torch, so ``compt ls`` answers at once. Run ids
+from the command line go through ``check_run_id`` (via the store) before any path is built.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from compt.cli.app import RUNS_DIR_HELP, app
+from compt.config import RunConfig
+from compt.errors import ComptError
+from compt.runfolder import default_runs_dir
+from compt.store import RunStore
+
+RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
+FORMATS = ("table", "json", "csv")
+STATUS_STYLE = {"done": "green", "running": "cyan", "queued": "blue", "failed": "red",
+                "interrupted": "yellow", "stopped": "magenta"}
+TABLE_LIMIT = 50
+
+
+def _write_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _console() -> Console:
+    return Console(highlight=False)
+
+
+def _store(runs_dir: Path | None) -> RunStore:
+    return RunStore(runs_dir or default_runs_dir())
+
+
+def _one_run(store: RunStore, text: str) -> str:
+    """A single run named by id or unique prefix (a group name is an error here)."""
+    ids = store.resolve(text)
+    if len(ids) > 1:
+        raise ComptError(f"'{text}' is a group of {len(ids)} runs; name a single run.")
+    return ids[0]
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _score(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f}"
+
+
+def _progress(summary: dict[str, Any]) -> str:
+    if summary["status"] == "done":
+        return "100%"
+    step, total = summary.get("step"), summary.get("total")
+    if step and total:
+        return f"{100 * step / total:.0f}%"
+    return "-"
+
+
+def _tasks_short(tasks: list[str]) -> str:
+    if not tasks:
+        return "-"
+    return tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}"
+
+
+def _status_text(status: str) -> str:
+    style = STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+# -- ls ---------------------------------------------------------------------------------
+
+
+def runs_table(summaries: list[dict[str, Any]]) -> Table:
+    """The ``compt ls`` table: fits an 80-column terminal, values never by colour alone."""
+    table = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("method", no_wrap=True)
+    table.add_column("tasks", no_wrap=True, overflow="ellipsis", max_width=18)
+    table.add_column("k", justify="right", no_wrap=True)
+    table.add_column("seed", justify="right", no_wrap=True)
+    table.add_column("prog", justify="right", no_wrap=True)
+    table.add_column("avg", justify="right", no_wrap=True)
+    for s in summaries:
+        table.add_row(_status_text(s["status"]), s["run_id"], s.get("method") or "-",
+                      _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
+                      _progress(s), _score(s.get("average")))
+    return table
+
+
+CSV_FIELDS = ("run_id", "created", "status", "method", "tasks", "k", "seed", "data_seed",
+              "n_sources", "model", "average", "duration_s", "step", "total", "group", "tags",
+              "note", "fingerprint", "config_key")
+
+
+def write_csv(summaries: list[dict[str, Any]], out: Any) -> None:
+    """One row per run: the summary fields, ``hparams.*`` and one ``score.<task>`` per task."""
+    hparams = sorted({k for s in summaries for k in (s.get("hparams") or {})})
+    tasks = sorted({t for s in summaries for t in (s.get("scores") or {})})
+    writer = csv.writer(out)
+    writer.writerow([*CSV_FIELDS, *(f"hparams.{h}" for h in hparams),
+                     *(f"score.{t}" for t in tasks)])
+    for s in summaries:
+        row = [";".join(v) if isinstance(v := s.get(f), list) else v for f in CSV_FIELDS]
+        row += [(s.get("hparams") or {}).get(h) for h in hparams]
+        row += [(s.get("scores") or {}).get(t) for t in tasks]
+        writer.writerow(["" if v is None else v for v in row])
+
+
+@app.command("ls")
+def ls(
+    status: Annotated[str | None, typer.Option(
+        help="queued, running, done, failed, interrupted or stopped.")] = None,
+    method: Annotated[str | None, typer.Option(help="pt, ssum, msum or mcat.")] = None,
+    task: Annotated[str | None, typer.Option(help="Runs that trained this task.")] = None,
+    k: Annotated[int | None, typer.Option("-k", "--k", help="Examples per task.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Training seed.")] = None,
+    group: Annotated[str | None, typer.Option(help="Sweep / group name.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Runs with this tag.")] = None,
+    format_: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    limit: Annotated[int | None, typer.Option(
+        help=f"Newest N runs only; 0 for all (table default {TABLE_LIMIT}, else all).")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """List runs, newest first."""
+    if format_ not in FORMATS:
+        raise ComptError(f"--format must be one of {', '.join(FORMATS)}, got '{format_}'.")
+    store = _store(runs_dir)
+    runs = store.list(status=status, method=method, task=task, k=k, seed=seed, group=group,
+                      tag=tag)
+    if limit is None:
+        limit = TABLE_LIMIT if format_ == "table" else 0
+    shown = runs[:limit] if limit > 0 else runs
+    if format_ == "json":
+        _write_json(shown)
+        return
+    if format_ == "csv":
+        write_csv(shown, sys.stdout)
+        return
+    console = _console()
+    if not runs:
+        console.print(f"No runs in {store.runs_dir} match." if store.runs_dir.is_dir()
+                      else f"No runs yet ({store.runs_dir} does not exist).")
+        return
+    console.print(runs_table(shown))
+    if len(shown) < len(runs):
+        console.print(f"[dim]{len(shown)} of {len(runs)} runs; --limit 0 shows all.[/]")
+
+
+# -- show / diff ------------------------------------------------------------------------
+
+
+def tail_lines(path: Path, n: int) -> list[str]:
+    """The last ``n`` lines of a (possibly huge) log, reading only its end."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            data = fh.read().decode(errors="replace")
+    except OSError:
+        return []
+    return data.splitlines()[-n:] if n > 0 else []
+
+
+def _config_rows(config: dict[str, Any], everything: bool) -> list[tuple[str, Any]]:
+    """Config keys worth showing: those set away from the default (or all of them)."""
+    defaults = RunConfig().to_dict()
+    always = ("model", "tasks", "method", "k", "seed")
+    return [(key, value) for key, value in config.items()
+            if everything or key in always or defaults.get(key, object()) != value]
+
+
+@app.command()
+def show(
+    run: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    lines: Annotated[int, typer.Option(help="Last log lines to show.")] = 12,
+    all_config: Annotated[bool, typer.Option(
+        "--all", help="Every config key, not only those changed from the defaults.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """One run: config, status, scores and the end of its log."""
+    store = _store(runs_dir)
+    run_id = _one_run(store, run)
+    folder = store.folder(run_id)
+    summary, record = store.get(run_id), folder.read_config()
+    status, results = folder.read_status(), folder.read_results() or {}
+    if json_:
+        _write_json({
+            "summary": summary, "config": record.get("config", {}),
+            "resolved": record.get("resolved", {}), "status": status,
+            "results": {k: results.get(k) for k in ("scores", "average", "metrics",
+                                                    "primary_metric", "duration_s")},
+        })
+        return
+    console = _console()
+    console.print(f"[bold]{run_id}[/]  {_status_text(summary['status'])}")
+    total = status.get("total")
+    facts = [("folder", str(folder.path)), ("created", summary.get("created")),
+             ("group", summary.get("group")), ("tags", ", ".join(summary.get("tags") or [])),
+             ("note", summary.get("note")),
+             ("progress", f"step {status.get('step') or 0} / {total}" if total else None),
+             ("loss", _fmt(status.get("loss"), 4) if status.get("loss") is not None else None),
+             ("throughput", f"{status['throughput']:.1f} examples/s"
+              if status.get("throughput") else None),
+             ("eta", f"{status['eta_s']:.0f} s" if status.get("eta_s") else None),
+             ("pid", f"{summary.get('pid')} on {summary.get('host')}" if summary.get("pid")
+              else None),
+             ("started", status.get("started")), ("finished", status.get("finished")),
+             ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
+              else None),
+             ("error", status.get("error"))]
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in facts:
+        if value:
+            grid.add_row(f"[bold]{name}[/]", str(value))
+    console.print(grid)
+    config = Table("config key", "value", box=None, pad_edge=False, header_style="bold")
+    for key, value in _config_rows(record.get("config", {}), all_config):
+        config.add_row(key, json.dumps(value) if isinstance(value, list) else _fmt(value, 4))
+    console.print(config)
+    if results.get("scores"):
+        scores = Table("task", "metric", "score", box=None, pad_edge=False, header_style="bold")
+        for task, score in results["scores"].items():
+            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""), _score(score))
+        scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
+        console.print(scores)
+    log = tail_lines(folder.log_path, lines)
+    if log:
+        console.print(f"[bold]{folder.log_path.name}[/] (last {len(log)} lines)")
+        for line in log:
+            console.print(line, markup=False)
+
+
+@app.command()
+def diff(
+    run_a: Annotated[str, typer.Argument(help="First run.")],
+    run_b: Annotated[str, typer.Argument(help="Second run.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """The config keys that differ between two runs, and their score deltas (B - A)."""
+    store = _store(runs_dir)
+    a, b = _one_run(store, run_a), _one_run(store, run_b)
+    config_a = store.folder(a).read_config().get("config", {})
+    config_b = store.folder(b).read_config().get("config", {})
+    console = _console()
+    changed = [k for k in dict.fromkeys([*config_a, *config_b])
+               if config_a.get(k) != config_b.get(k)]
+    if changed:
+        table = Table("config key", f"A {a}", f"B {b}", box=None, pad_edge=False,
+                      header_style="bold")
+        for key in changed:
+            table.add_row(key, _fmt(config_a.get(key), 4), _fmt(config_b.get(key), 4))
+        console.print(table)
+    else:
+        console.print("The configs are identical.")
+    scores_a = store.get(a).get("scores") or {}
+    scores_b = store.get(b).get("scores") or {}
+    if scores_a or scores_b:
+        table = Table("task", "A", "B", "B - A", box=None, pad_edge=False, header_style="bold")
+        rows = [(t, scores_a.get(t), scores_b.get(t)) for t in dict.fromkeys([*scores_a,
+                                                                               *scores_b])]
+        rows.append(("average", store.get(a).get("average"), store.get(b).get("average")))
+        for task, x, y in rows:
+            delta = f"{y - x:+.1f}" if x is not None and y is not None else "-"
+            table.add_row(task, _score(x), _score(y), delta)
+        console.print(table)
+
+
+# -- stop / retry -----------------------------------------------------------------------
+
+
+@app.command("stop")
+def stop_cmd(
+    run: Annotated[str, typer.Argument(help="Run id, unique prefix, or group name.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Stop a run or a whole group (running ones checkpoint first; status ``stopped``)."""
+    from compt.launcher import stop
+
+    stopped = stop(run, runs_dir or default_runs_dir())
+    console = _console()
+    if not stopped:
+        console.print(f"Nothing queued or running in '{run}'.")
+    for run_id in stopped:
+        console.print(f"stopped {run_id}")
+
+
+@app.command("retry")
+def retry_cmd(
+    run: Annotated[str | None, typer.Argument(help="Run id or unique prefix.")] = None,
+    failed: Annotated[bool, typer.Option(
+        "--failed", help="Retry every failed or interrupted run.")] = False,
+    jobs: Annotated[int, typer.Option(help="With --failed: runs at a time.")] = 1,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Start a failed, interrupted or stopped run again (from its checkpoint if any)."""
+    from compt.launcher import retry, retry_failed
+
+    if (run is None) == (not failed):
+        raise ComptError("Give either a run id or --failed (not both).")
+    runs_dir = runs_dir or default_runs_dir()
+    console = _console()
+    if failed:
+        ids = retry_failed(runs_dir, jobs=jobs)
+        console.print(f"retrying {len(ids)} run(s), {jobs} at a time" if ids
+                      else "No failed or interrupted runs.")
+        return
+    store = _store(runs_dir)
+    run_id = retry(_one_run(store, run), runs_dir)
+    how = "resuming" if store.folder(run_id).checkpoint_path.is_file() else "restarting"
+    console.print(f"{how} {run_id} (log: {store.folder(run_id).log_path})")
+
+
+# -- tag / note / rm / reindex ----------------------------------------------------------
+
+
+@app.command()
+def tag(
+    run: Annotated[str, typer.Argument(help="Run id or unique prefix.")],
+    tags: Annotated[list[str], typer.Argument(help="Tags to add (or remove).")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove these tags.")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Add tags to a run (or remove them)."""
+    store = _store(runs_dir)
+    run_id = _one_run(store, run)
+    now = store.set_tags(run_id, remove=tags) if remove else store.set_tags(run_id, add=tags)
+    _console().print(f"{run_id}: tags {', '.join(now) or '(none)'}")
+
+
+@app.command()
+def note(
+    run: Annotated[str, typer.Argument(help="Run id or unique prefix.")],
+    text: Annotated[str, typer.Argument(help="The note (\"\" clears it).")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Attach a free-text note to a run."""
+    store = _store(runs_dir)
+    store.set_note(_one_run(store, run), text)
+
+
+@app.command()
+def rm(
+    runs: Annotated[list[str], typer.Argument(help="Run ids, unique prefixes or group names.")],
+    purge: Annotated[bool, typer.Option(
+        "--purge", help="Delete for good instead of moving to runs/.trash/.")] = False,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Remove runs: moved to ``runs/.trash/`` (``--purge`` deletes them)."""
+    store = _store(runs_dir)
+    ids = list(dict.fromkeys(run_id for text in runs for run_id in store.resolve(text)))
+    console = _console()
+    for run_id in ids:
+        target = store.remove(run_id, purge=purge)
+        console.print(f"deleted {run_id}" if purge else f"moved {run_id} to {target}")
+
+
+@app.command()
+def reindex(runs_dir: RunsDir = None) -> None:
+    """Rebuild the run index (runs/index.json) from the run folders."""
+    store = _store(runs_dir)
+    began = time.perf_counter()
+    count = store.reindex()
+    _console().print(f"indexed {count} runs in {time.perf_counter() - began:.1f} s")
+
+
+# -- sweep ------------------------------------------------------------------------------
+
+
+def plan_table(cells: list[Any]) -> Table:
+    keys = list(dict.fromkeys(k for cell in cells for k in cell.values))
+    table = Table("#", *keys, "action", box=None, pad_edge=False, header_style="bold")
+    labels = {"run": "run", "done": "skip: done", "active": "skip: in progress",
+              "duplicate": "skip: repeated cell"}
+    for i, cell in enumerate(cells, 1):
+        action = labels[cell.action] + (f" ({cell.existing})" if cell.existing else "")
+        values = [json.dumps(cell.values[k]) if isinstance(cell.values.get(k), list)
+                  else _fmt(cell.values.get(k), 4) for k in keys]
+        table.add_row(str(i), *values, action if cell.runs else f"[dim]{action}[/]")
+    return table
+
+
+@app.command()
+def sweep(
+    config: Annotated[Path | None, typer.Argument(
+        help="TOML or YAML config file; a [grid] table in it adds grid keys.")] = None,
+    grid: Annotated[list[str] | None, typer.Option(
+        "--grid", "-g", help="key=v1,v2 (repeatable), e.g. --grid method=pt,ssum --grid k=8,16."
+    )] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", "-s", help="Base config key=value (repeatable).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Runs at a time.")] = 1,
+    force: Annotated[bool, typer.Option(
+        help="Run cells even if a finished run of the same config exists.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
+    group: Annotated[str | None, typer.Option(help="Group name (default: sweep-<time>).")] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Run a grid of configs as detached processes, skipping cells already done."""
+    from compt.launcher import launch_sweep, new_group_id
+    from compt.runfolder import check_run_id
+    from compt.sweep import expand, load_sweep, plan
+
+    if jobs < 1:
+        raise ComptError(f"--jobs must be at least 1, got {jobs}.")
+    group = check_run_id(group) if group else new_group_id()
+    store = _store(runs_dir)
+    base, grid_values = load_sweep(config, set_, grid)
+    cells = plan(expand(base, grid_values), store, force=force)
+    console = _console()
+    console.print(plan_table(cells))
+    todo = [cell.config for cell in cells if cell.runs]
+    summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
+    if dry_run or not todo:
+        console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
+        return
+    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group)
+    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached: "
+                  f"follow with compt ls --group {group}")

@@ -1,0 +1,89 @@
+"""Accuracy benchmark: pt vs ssum vs msum vs mcat on the built-in suite, mean ± std over seeds.
+
+Runs every cell of the grid in its own run folder (a finished cell is skipped, so the
+benchmark can be stopped and continued), then writes the paper-style table with
+``compt table`` to a results page. Defaults: all-MiniLM-L6-v2, k in {8, 16}, seeds 0-2.
+
+    python benchmarks/bench_accuracy.py                    # the full grid (~1 h on 2 cores)
+    python benchmarks/bench_accuracy.py --ks 8 --seeds 0   # one seed at k=8
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from compt.config import build_config  # noqa: E402
+from compt.runfolder import create_run_folder, read_json  # noqa: E402
+from compt.runner import execute_run, preflight  # noqa: E402
+
+
+def finished_fingerprints(runs_dir: Path) -> set[str]:
+    done = set()
+    for folder in runs_dir.glob("*/"):
+        status = read_json(folder / "status.json", {}) or {}
+        if status.get("status") == "done":
+            done.add((read_json(folder / "config.json", {}) or {}).get("fingerprint"))
+    return done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs-dir", type=Path, default=ROOT / "benchmarks" / "runs-accuracy")
+    parser.add_argument("--methods", default="pt,ssum,msum,mcat")
+    parser.add_argument("--ks", default="8,16")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        help="extra config key=value for every run")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results_accuracy.md")
+    args = parser.parse_args()
+    args.runs_dir.mkdir(parents=True, exist_ok=True)
+
+    grid = list(itertools.product(args.methods.split(","), map(int, args.ks.split(",")),
+                                  map(int, args.seeds.split(","))))
+    done = finished_fingerprints(args.runs_dir)
+    began = time.time()
+    for i, (method, k, seed) in enumerate(grid, 1):
+        cfg = build_config(None, {"method": method, "k": k, "seed": seed,
+                                  "group": "bench-accuracy"}, ["analysis=false", *args.sets])
+        if cfg.fingerprint() in done:
+            print(f"[{i}/{len(grid)}] {method} k={k} seed={seed}: already done")
+            continue
+        tick = time.time()
+        folder = create_run_folder(args.runs_dir, cfg)
+        results = execute_run(folder, cfg, tasks=preflight(cfg))
+        print(f"[{i}/{len(grid)}] {method} k={k} seed={seed}: average "
+              f"{results['average']:.1f} ({time.time() - tick:.0f} s)", flush=True)
+
+    table = subprocess.run(
+        [sys.executable, "-m", "compt", "table", "--runs-dir", str(args.runs_dir),
+         "--group", "bench-accuracy", "--format", "markdown"],
+        capture_output=True, text=True, check=True, env={**os.environ, "NO_COLOR": "1"},
+    ).stdout
+    extra = " ".join(f"--set {s}" for s in args.sets)
+    args.out.write_text(
+        "# Accuracy: composed prompts vs vanilla prompt tuning (built-in suite)\n\n"
+        f"Command: `python benchmarks/bench_accuracy.py --methods {args.methods} "
+        f"--ks {args.ks} --seeds {args.seeds} {extra}`\n\n"
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; CPU only. Model all-MiniLM-L6-v2, suite "
+        "`builtin` (6 tasks), default config (short epochs preset, eval_size 200 per task, "
+        f"rank classification), analysis off. Wall time of this invocation: "
+        f"{(time.time() - began) / 60:.0f} min.\n\n"
+        "Cells: mean ± sample std over seeds (n = runs); best per column bold (*), "
+        "second underlined (†).\n\n" + table
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Task registry: turns the names a user writes into ``Task`` objects.
+
+A name is a suite (``builtin``, ``glue``, ``set2``), one task (``rte``, ``glue/rte``,
+``sent_movies``) or the path of a local task definition (``my_task.toml``). Resolving is
+cheap; data are read when a task's split is first asked for.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from pathlib import Path
+
+from compt.errors import ComptError
+from compt.tasks.base import STSB_GRID, Example, Task
+from compt.tasks.builtin import BUILTIN_TASKS, DESCRIPTIONS, builtin_task
+from compt.tasks.hub import ALIASES, GLUE, HUB_SPECS, SET2, hub_task
+from compt.tasks.local import DATA_SUFFIXES, DEFINITION_SUFFIXES, load_task_file
+
+__all__ = ["Example", "STSB_GRID", "Task", "available_tasks", "resolve_tasks"]
+
+SUITES: dict[str, tuple[str, ...]] = {"builtin": BUILTIN_TASKS, "glue": GLUE, "set2": SET2}
+SUITE_DESCRIPTIONS = {
+    "builtin": "Offline suite generated in code (docs/builtin_suite.md)",
+    "glue": "GLUE, the paper's Experiment 1 (needs the Hugging Face Hub)",
+    "set2": "SET2, the paper's Experiment 2 (needs the Hugging Face Hub)",
+}
+_MAKERS: dict[str, Callable[[str], Task]] = {
+    **{name: builtin_task for name in BUILTIN_TASKS},
+    **{name: hub_task for name in HUB_SPECS},
+}
+
+
+def available_tasks() -> dict[str, str]:
+    """Every suite and task name with a one-line description (for help and errors)."""
+    names = {suite: f"{text}: {', '.join(SUITES[suite])}" for suite, text in
+             SUITE_DESCRIPTIONS.items()}
+    names.update(DESCRIPTIONS)
+    names.update({name: spec.description for name, spec in HUB_SPECS.items()})
+    return names
+
+
+def resolve_tasks(names: list[str]) -> list[Task]:
+    """Expand suites, single tasks and definition files, in order; a task may appear once."""
+    tasks: list[Task] = []
+    origin: dict[str, str] = {}
+    for raw in names:
+        for task in _expand(str(raw).strip()):
+            if task.name in origin:
+                raise ComptError(
+                    f"Task '{task.name}' is listed twice (from '{origin[task.name]}' and "
+                    f"'{raw}'); each task can be trained once per run. Remove one of them."
+                )
+            origin[task.name] = raw
+            tasks.append(task)
+    if not tasks:
+        raise ComptError("No tasks given: name at least one task or suite (for example builtin).")
+    return tasks
+
+
+def _expand(name: str) -> list[Task]:
+    suffix = Path(name).suffix.lower()
+    if suffix in DEFINITION_SUFFIXES:
+        return [load_task_file(name)]
+    if suffix in DATA_SUFFIXES:
+        raise ComptError(
+            f"'{name}' is a data file, not a task: describe it in a task definition file "
+            f"(.toml/.yaml/.json naming the train and test files, text fields and label "
+            f"words; see docs/tasks.md) and pass that file instead."
+        )
+    key = name.lower()
+    if key in SUITES:
+        return [_MAKERS[task](task) for task in SUITES[key]]
+    suite, _, rest = key.partition("/")
+    if rest and suite in SUITES:
+        key = ALIASES.get(rest, rest)
+        if key not in SUITES[suite]:
+            raise _unknown(name, f" The suite '{suite}' has: {', '.join(SUITES[suite])}.")
+    key = ALIASES.get(key, key)
+    if key not in _MAKERS:
+        raise _unknown(name)
+    return [_MAKERS[key](key)]
+
+
+def _unknown(name: str, detail: str = "") -> ComptError:
+    known = [*available_tasks(), *ALIASES]
+    close = difflib.get_close_matches(name.lower(), known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close and not detail else ""
+    return ComptError(
+        f"Unknown task '{name}'.{hint}{detail} Known suites: {', '.join(SUITES)}; tasks: "
+        f"{', '.join(_MAKERS)}; or give the path of a local task definition "
+        f"(.toml/.yaml/.yml/.json, see docs/tasks.md)."
+    )
