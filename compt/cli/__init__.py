@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 from rich.console import Console
 
-from compt.cli import report_cmds, run_cmd, store_cmds  # noqa: F401  (register commands)
 from compt.cli.app import app
 from compt.errors import ComptError
+
+# Command modules register on ``app`` when imported; this order is the order of --help.
+for _module in ("run_cmd", "store_cmds", "report_cmds"):
+    importlib.import_module(f"compt.cli.{_module}")
 
 
 def main(argv: list[str] | None = None) -> None:
