@@ -120,7 +120,7 @@ def execute_run(
             return {}
         results["duration_s"] = round(time.time() - began, 2)
         folder.write_results(results)
-        folder.update_status(status="done", finished=now_iso(), eta_s=0)
+        folder.update_status(status="done", phase=None, finished=now_iso(), eta_s=0)
         log.info("done: average %.2f (%s)", results["average"],
                  ", ".join(f"{k} {v:.1f}" for k, v in results["scores"].items()))
         return results
@@ -140,6 +140,7 @@ def execute_run(
 def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     from compt.train import Trainer, build_experiment
 
+    folder.update_status(phase="loading model and data")
     if reporter is not None:
         reporter.phase("loading model and data")
     exp = build_experiment(cfg, tasks)

@@ -139,7 +139,8 @@ class Trainer:
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
                       total, exp.device)
-        self.folder.update_status(status="running", total=total, step=step, error=None)
+        self.folder.update_status(status="running", phase="training", total=total, step=step,
+                                  error=None)
         self.reporter.start(total, step)
         started, last_status = time.time(), 0.0
         recent: deque[float] = deque(maxlen=20)
@@ -178,7 +179,7 @@ class Trainer:
                 return {}
         train_time = time.time() - started
         self._checkpoint(step)
-        self.reporter.phase("evaluating")
+        self.phase("evaluating")
         results = self.evaluate()
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
@@ -202,6 +203,11 @@ class Trainer:
         return loss.item(), temperature, self.optimizer.param_groups[0]["lr"]
 
     # -- bookkeeping ---------------------------------------------------------------------
+
+    def phase(self, text: str) -> None:
+        """Tell the terminal and status.json (so ls / the TUI can show it) what runs now."""
+        self.reporter.phase(text)
+        self.folder.update_status(phase=text)
 
     def _write_status(self, step, total, epoch, loss, recent, batch_len) -> None:
         per_step = sum(recent) / max(1, len(recent))
@@ -273,6 +279,6 @@ class Trainer:
             sources = [f"src_{i + 1}" for i in range(exp.model.prompt.n_sources)]
             results["router"] = {"tasks": names, "sources": sources, **router}
         if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
-            self.reporter.phase("per-prompt analysis")
+            self.phase("per-prompt analysis")
             analysis.add_per_prompt(self, results, per_task)
         return results

@@ -34,12 +34,18 @@ class ProgressReporter:
             TimeRemainingColumn(), console=console, transient=False,
         )
         self.task = None
+        self.spinner = None
 
     def phase(self, text: str) -> None:
+        """Before training: a line; after it: a spinner below the finished bar."""
         if self.task is None:
             console.print(f"[dim]{text}…[/]")
+        elif self.spinner is None:
+            self.progress.stop()
+            self.spinner = console.status(text)
+            self.spinner.start()
         else:
-            self.progress.update(self.task, description=text)
+            self.spinner.update(text)
 
     def start(self, total: int, done: int) -> None:
         self.progress.start()
@@ -50,6 +56,8 @@ class ProgressReporter:
 
     def finish(self) -> None:
         self.progress.stop()
+        if self.spinner is not None:
+            self.spinner.stop()
 
 
 def results_table(results: dict, title: str) -> Table:

@@ -47,7 +47,7 @@ def _join(*words: str) -> str:
     return " ".join(w for w in words if w)
 
 
-# -- sentiment: one vocabulary, two domains, plus a task that negates it --------------------
+# -- sentiment: one vocabulary, two domains, and a task that reverses its cues -------------
 
 
 @dataclass(frozen=True)

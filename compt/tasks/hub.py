@@ -147,7 +147,7 @@ def _unavailable(spec: HubSpec, exc: BaseException) -> str:
         f"Task '{spec.name}' needs the dataset {dataset} from the Hugging Face Hub, "
         f"which could not be loaded: {reason}. If you downloaded it before, set "
         f"HF_DATASETS_OFFLINE=1 to use the cached copy. Without network, train on the "
-        f"built-in offline suite (tasks=[builtin]) or on your own data files through a "
+        f"built-in offline suite (--tasks builtin) or on your own data files through a "
         f"local task definition (a .toml/.yaml/.json file; see docs/tasks.md)."
     )
 
