@@ -22,7 +22,19 @@ elif command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; the
   python -m pip install -q torch
 else
   echo "setup: no GPU: installing the CPU build of torch"
-  python -m pip install -q "torch==2.13.0" --extra-index-url https://download.pytorch.org/whl/cpu
+  cpu_index=https://download.pytorch.org/whl/cpu
+  if python - "$cpu_index" <<'PY' >/dev/null 2>&1
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1] + "/torch/", timeout=5)
+PY
+  then
+    python -m pip install -q "torch==2.13.0" --index-url "$cpu_index" \
+      --extra-index-url https://pypi.org/simple
+  else
+    # No PyTorch index here: a local CPU wheel (pip's find-links) is preferred by pip,
+    # since 2.13.0+cpu sorts above 2.13.0.
+    python -m pip install -q "torch==2.13.0"
+  fi
 fi
 
 python -m pip install -q -e ".[dev]"
