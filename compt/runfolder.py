@@ -201,12 +201,19 @@ def create_run_folder(
     ``config`` is a ``RunConfig``. The training process later adds the ``resolved`` values
     (task names, steps) to config.json once it has loaded the tasks.
     """
+    from compt.tasks import resolve_tasks
+
+    resolved = config.resolved()
+    try:  # suite names -> task names, so listings show real tasks while a run is queued
+        resolved["tasks"] = [task.name for task in resolve_tasks(config.tasks)]
+    except ComptError:
+        pass  # the run itself will fail with the full explanation
     folder = RunFolder.create(Path(runs_dir), run_id or new_run_id(config.method))
     folder.write_config({
         "run_id": folder.run_id,
         "created": now_iso(),
         "config": config.to_dict(),
-        "resolved": config.resolved(),
+        "resolved": resolved,
         "fingerprint": config.fingerprint(),
         "config_key": config_key(config.to_dict()),
     })
