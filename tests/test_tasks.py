@@ -9,6 +9,7 @@ from pathlib import Path
 
 import datasets
 import huggingface_hub
+import numpy as np
 import pytest
 
 from compt.errors import ComptError
@@ -129,6 +130,7 @@ def test_hub_rows_map_labels_and_drop_unlabelled(fake_hub):
     assert [mrpc.label_words[e.label] for e in rows] == ["equivalent", "not_equivalent"]
     assert mrpc.format_input(rows[1]) == "mrpc: sentence1: c sentence2: z"
     assert [e.fields[0][1] for e in rows[0:2]] == ["a", "c"]
+    assert rows[np.int64(1)] == rows[-1]  # samplers index with numpy integers
     mrpc.test()
     assert len(calls) == 1  # a split is loaded once
 

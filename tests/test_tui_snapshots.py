@@ -1,0 +1,85 @@
+"""SVG snapshots of the main screens at 80x24 (pytest-textual-snapshot).
+
+A changed screen fails with a visual diff; after checking it, accept it with
+``pytest tests/test_tui_snapshots.py --snapshot-update``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_tui import loaded, make_runs, wait_for
+
+from tui.app import ComptApp
+from tui.screens.compare import CompareScreen
+from tui.screens.detail import RunDetailScreen
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    """The fixture runs under a relative runs folder, so no temp path reaches the screen."""
+    monkeypatch.chdir(tmp_path)
+    make_runs(Path("runs"))
+    return ComptApp(Path("runs"))
+
+
+async def runs_ready(pilot) -> None:
+    await loaded(pilot)
+    table = pilot.app.runs_screen.table
+    await wait_for(pilot, lambda: str(table.get_cell("pt-s0", "loss")) != "-")
+
+
+def test_runs_screen(snap_compare, app):
+    assert snap_compare(app, terminal_size=SIZE, run_before=runs_ready)
+
+
+def test_runs_screen_grouped_by_method(snap_compare, app):
+    async def grouped(pilot):
+        await runs_ready(pilot)
+        pilot.app.runs_screen.group_by("method")
+        await loaded(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=grouped)
+
+
+def test_run_detail_overview(snap_compare, app):
+    async def detail(pilot):
+        await loaded(pilot)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunDetailScreen)
+                       and pilot.app.screen.results is not None)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=detail)
+
+
+def test_compare_table(snap_compare, app):
+    async def compare(pilot):
+        await loaded(pilot)
+        await pilot.press("down", *["space"] * 4, "c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
+                       and pilot.app.screen.views)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=compare)
+
+
+def test_launch_form_with_a_mistake(snap_compare, app):
+    async def form(pilot):
+        await loaded(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        pilot.app.screen.query_one("#field-k").value = "8,x"
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=form)
+
+
+def test_help_screen(snap_compare, app):
+    async def help_screen(pilot):
+        await loaded(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=help_screen)

@@ -1,0 +1,1 @@
+"""The dashboard's screens: runs, run detail, launch form, compare, dialogs and help."""

@@ -1,0 +1,177 @@
+"""Compare runs or groups: the paper table (mean ± std over seeds), seeds side by side,
+the config diff, and per-prompt heatmaps with router weights; export or copy any view.
+
+The numbers come from compt.report / compt.heatmap and the text from compt.export, so
+what is exported here is exactly what ``compt table`` / ``compt heatmap`` would write.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+
+from compt import export
+from compt.errors import ComptError
+from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
+from compt.report import build_table, group_by_config, label_text, run_order
+from compt.runfolder import read_json
+from tui.diff import ConfigDiff, config_diff
+from tui.messages import CompareBuilt
+from tui.screens.base import ComptScreen
+from tui.screens.modals import ExportModal
+
+VIEWS = ("table", "seeds", "diff", "heatmap")
+
+
+class CompareScreen(ComptScreen):
+    """The selected runs, aggregated the way a paper reports them."""
+
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="compare.back"),
+        *(Binding(str(i), f"view('{name}')", name.capitalize(), show=False,
+                  id=f"compare.{name}") for i, name in enumerate(VIEWS, 1)),
+        Binding("v", "toggle_value", "Last/best", id="compare.value"),
+        Binding("e", "export", "Export", id="compare.export"),
+        Binding("y", "copy", "Copy", id="compare.copy"),
+    ]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = list(dict.fromkeys(run_ids))
+        self.value = "last"
+        self.views: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.describe(), classes="screen-info", id="compare-info")
+        with TabbedContent(initial="table"):
+            for i, name in enumerate(VIEWS, 1):
+                with TabPane(f"{i} {name.capitalize()}", id=name):
+                    with VerticalScroll(classes="view-scroll"):
+                        yield Static("building…", id=f"{name}-view")
+        yield Footer()
+
+    def describe(self) -> str:
+        return f"compare {len(self.run_ids)} run(s) · value: {self.value} (v toggles)"
+
+    def on_mount(self) -> None:
+        self.build()
+
+    @work(thread=True, exclusive=True, group="compare.build", name="Building the comparison",
+          exit_on_error=False)
+    def build(self) -> None:
+        store = self.app.store
+        wanted = set(self.run_ids)
+        summaries = run_order(s for s in store.list() if s["run_id"] in wanted)  # one index read
+        if not summaries:
+            raise ComptError("None of the selected runs is in the store any more.")
+        records = {s["run_id"]: read_json(store.runs_dir / s["run_id"] / "config.json", {}) or {}
+                   for s in summaries}
+        configs = {rid: r.get("config") or {} for rid, r in records.items()}
+        groups = group_by_config(summaries)
+        views: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+
+        def attempt(name: str, make) -> None:
+            try:
+                views[name] = make()
+            except ComptError as exc:
+                problems[name] = str(exc)
+
+        attempt("table", lambda: build_table(summaries, value=self.value,
+                                             config_of=lambda s: configs[s["run_id"]]))
+        attempt("seeds", lambda: [seeds_matrix(g, self.value, title=_label(g[0]))
+                                  for g in groups.values()])
+        if len(summaries) > 1:
+            views["diff"] = config_diff(configs, {s["run_id"]: s for s in summaries})
+        else:
+            problems["diff"] = "Select two or more runs (space on the runs screen) to diff."
+        attempt("heatmap", lambda: self._heatmaps(groups, store.runs_dir))
+        self.post_message(CompareBuilt(views, problems))
+
+    @staticmethod
+    def _heatmaps(groups: dict[str, list[dict]], runs_dir: Path) -> list:
+        """Per configuration: per-prompt scores and router weights, averaged over seeds."""
+        matrices, reasons = [], []
+        for group in groups.values():
+            results = [read_json(runs_dir / s["run_id"] / "results.json") or {} for s in group]
+            for make in (per_prompt_matrix, lambda r, title: router_matrices(r, title)[0]):
+                try:
+                    matrices.append(make(results, title=_label(group[0])))
+                except ComptError as exc:
+                    reasons.append(str(exc))
+        if not matrices:
+            raise ComptError(reasons[0] if reasons else "No results to draw.")
+        return matrices
+
+    def on_compare_built(self, message: CompareBuilt) -> None:
+        self.views = message.views
+        for name in VIEWS:
+            widget = self.query_one(f"#{name}-view", Static)
+            if name in message.views:
+                widget.update(self._renderable(message.views[name]))
+            else:
+                widget.update(Text(message.problems.get(name, ""), style="bold"))
+        self.query_one("#compare-info", Static).update(self.describe())
+
+    @staticmethod
+    def _renderable(view: Any):
+        if isinstance(view, ConfigDiff):
+            from rich.table import Table
+
+            table = Table("key", *view.run_ids, box=None, header_style="bold")
+            for key, values in zip(view.keys, view.values, strict=True):
+                table.add_row(key, *values)
+            for task, values in view.scores:
+                table.add_row(Text(f"score: {task}", style="bold"), *values)
+            return table
+        return export.rich_view(view)
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_view(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
+    def action_toggle_value(self) -> None:
+        self.value = "best" if self.value == "last" else "last"
+        self.query_one("#compare-info", Static).update(self.describe())
+        self.build()
+
+    def _current(self) -> tuple[str, Any | None]:
+        name = self.query_one(TabbedContent).active
+        view = self.views.get(name)
+        if view is None:
+            self.notify(f"The {name} view has nothing to export.", severity="warning")
+        return name, view
+
+    def action_export(self) -> None:
+        name, view = self._current()
+        if view is None:
+            return
+
+        def save(choice: tuple[str, Path] | None) -> None:
+            if choice is not None:
+                self.app.export_view(view, *choice)
+
+        self.app.push_screen(ExportModal(f"compare-{name}"), save)
+
+    def action_copy(self) -> None:
+        _, view = self._current()
+        if view is not None:
+            self.app.copy_view(view)
+
+
+def _label(summary: dict[str, Any]) -> str:
+    parts = [label_text(summary.get("method")), f"k={label_text(summary.get('k'))}"]
+    if summary.get("method") != "pt":
+        parts.append(f"sources={label_text(summary.get('n_sources'))}")
+    return " ".join(parts)

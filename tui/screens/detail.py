@@ -1,0 +1,296 @@
+"""One run: overview (status, scores, config), live log tail, loss chart, per-prompt heatmap,
+router weights and prediction tables.
+
+A timer asks a worker thread what the run folder gained (status by mtime, log and
+metrics by byte offset) and the screen appends just that, so a run that logs for hours
+costs the same per tick as a fresh one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group as RichGroup
+from rich.table import Table as RichTable
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from compt import export
+from compt.config import RunConfig
+from compt.errors import ComptError
+from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
+from compt.runfolder import read_json
+from compt.store import ACTIVE, LAUNCH_FILE, live_state
+from tui.messages import RunFollowed
+from tui.rows import STATUS_STYLE, format_eta, format_score
+from tui.screens.base import ComptScreen
+from tui.screens.modals import ExportModal
+from tui.tails import JsonlTail, LineTail
+from tui.widgets.loss_chart import LossChart
+
+FOLLOW_S = 0.5
+LOG_BACKLOG = 64 * 1024  # bytes of an existing log shown when the screen opens
+LOG_LINES = 5000
+TABS = ("overview", "log", "loss", "heatmap", "router", "predictions")
+ALWAYS_SHOWN = ("model", "tasks", "method", "k", "seed")
+
+
+class RunDetailScreen(ComptScreen):
+    """Everything about one run, live while it trains."""
+
+    BINDINGS = [
+        Binding("escape,q", "back", "Back", id="detail.back"),
+        *(Binding(str(i), f"tab('{name}')", name.capitalize(), show=False, id=f"detail.{name}")
+          for i, name in enumerate(TABS, 1)),
+        Binding("e", "export", "Export", id="detail.export"),
+        Binding("y", "copy", "Copy", id="detail.copy"),
+        Binding("x", "stop", "Stop", id="detail.stop"),
+        Binding("r", "retry", "Retry", show=False, id="detail.retry"),
+    ]
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__()
+        self.run_id = run_id
+        self.summary: dict[str, Any] = {}  # the index summary
+        self.live: dict[str, Any] = {}  # status.json (state corrected for a dead process)
+        self.results: dict[str, Any] | None = None
+        self.config: dict[str, Any] = {}
+        self.views: dict[str, Any] = {}  # tab -> the report object it shows (for export)
+        self._following = False
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.run_id, classes="screen-info", id="detail-info")
+        with TabbedContent(initial="overview"):
+            for i, name in enumerate(TABS, 1):
+                with TabPane(f"{i} {name.capitalize()}", id=name):
+                    if name == "log":
+                        yield Log(max_lines=LOG_LINES, id="run-log")
+                    elif name == "loss":
+                        yield LossChart(id="loss-chart")
+                    else:
+                        with VerticalScroll(classes="view-scroll"):
+                            yield Static("loading…", id=f"{name}-view")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        folder = self.app.store.runs_dir / self.run_id
+        self._paths = folder
+        self._log = LineTail(folder / "train.log", backlog=LOG_BACKLOG)
+        self._metrics = JsonlTail(folder / "metrics.jsonl")
+        self._status_mtime: int | None = None
+        self._status: dict[str, Any] = {}
+        self._state: str | None = None
+        self._has_results = False
+        self._following = True
+        self.follow(first=True)
+        self.set_interval(FOLLOW_S, self.tick)
+
+    def tick(self) -> None:
+        if not self._following:
+            self._following = True
+            self.follow()
+
+    # -- reading the folder (worker thread) -------------------------------------------
+
+    @work(thread=True, group="detail.follow", name="Following the run", exit_on_error=False)
+    def follow(self, first: bool = False) -> None:
+        try:
+            folder = self._paths
+            summary = self.app.store.get(self.run_id) if first else None
+            live = self._read_live(folder)
+            if live is not None and live["status"] not in ACTIVE and not first:
+                summary = self.app.store.get(self.run_id)  # finished: the index has its scores
+            results = None
+            if not self._has_results and (folder / "results.json").is_file():
+                results = read_json(folder / "results.json")
+                self._has_results = results is not None
+            config = read_json(folder / "config.json", {}) if first else None
+            log_lines, rows = self._log.read(), self._metrics.rows()
+            if first or live or results or log_lines or rows:
+                self.post_message(RunFollowed(summary, live, log_lines, rows, results, config))
+        finally:
+            self._following = False
+
+    def _read_live(self, folder: Path) -> dict[str, Any] | None:
+        """status.json when it changed (by mtime) or when its process died; else None."""
+        try:
+            mtime = (folder / "status.json").stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        changed = mtime != self._status_mtime
+        if changed:
+            self._status_mtime = mtime
+            self._status = read_json(folder / "status.json", {}) or {}
+        state = self._status.get("status") or "queued"
+        if state in ACTIVE:
+            state = live_state(self._status, read_json(folder / LAUNCH_FILE, {}) or {})[0]
+        if not changed and state == self._state:
+            return None
+        self._state = state
+        return {**self._status, "status": state}
+
+    # -- showing it (UI thread) -------------------------------------------------------
+
+    def on_run_followed(self, message: RunFollowed) -> None:
+        if message.config is not None:
+            self.config = message.config
+        if message.summary is not None:
+            self.summary = message.summary
+        if message.live is not None:
+            self.live = message.live
+        if message.log_lines:
+            self.query_one("#run-log", Log).write_lines(message.log_lines)
+        if message.metrics_rows:
+            self.query_one(LossChart).add_rows(message.metrics_rows)
+        if message.results is not None:
+            self.results = message.results
+            self.show_analyses()
+        elif message.config is not None:
+            for tab in ("heatmap", "router", "predictions"):
+                self.query_one(f"#{tab}-view", Static).update(Text(
+                    "No results yet: the analyses appear here when the run finishes.",
+                    style="dim"))
+        if message.summary is not None or message.live is not None:
+            self.show_overview()
+
+    @property
+    def state(self) -> str:
+        return str(self.live.get("status") or self.summary.get("status") or "queued")
+
+    def show_overview(self) -> None:
+        live, state = self.live, self.state
+        parts = [self.run_id, state]
+        step, total = live.get("step"), live.get("total") or self.summary.get("total")
+        if total:
+            parts.append(f"step {step or 0}/{total}")
+        if isinstance(live.get("loss"), int | float):
+            parts.append(f"loss {live['loss']:.4f}")
+        if state == "running" and live.get("eta_s") is not None:
+            parts.append(f"eta {format_eta(live.get('eta_s'))}")
+        if self.summary.get("average") is not None:
+            parts.append(f"avg {format_score(self.summary.get('average'))}")
+        self.query_one("#detail-info", Static).update(Text(" · ".join(parts)))
+        scores = self.scores_matrix()
+        if scores is not None:
+            self.views["overview"] = scores
+        blocks: list[Any] = [self.facts_table(state, live)]
+        if scores is not None:
+            blocks += [Text(""), export.rich_view(scores)]
+        blocks += [Text(""), self.config_table()]
+        self.query_one("#overview-view", Static).update(RichGroup(*blocks))
+
+    def facts_table(self, state: str, live: dict[str, Any]) -> RichTable:
+        s = self.summary
+        grid = RichTable.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column()
+        facts = [
+            ("status", Text(state, style=STATUS_STYLE.get(state, ""))),
+            ("created", s.get("created")), ("group", s.get("group")),
+            ("tags", ", ".join(s.get("tags") or [])), ("note", s.get("note")),
+            ("throughput", f"{live['throughput']:.1f} examples/s"
+             if isinstance(live.get("throughput"), int | float) else None),
+            ("started", live.get("started")), ("finished", live.get("finished")),
+            ("duration", f"{s['duration_s']:.0f} s" if s.get("duration_s") else None),
+            ("process", f"pid {s.get('pid')} on {s.get('host')}"
+             if s.get("pid") and state in ACTIVE else None),
+            ("folder", str(self._paths)),
+            ("error", Text(str(live.get("error")), style="bold") if live.get("error") else None),
+        ]
+        for name, value in facts:
+            if value:
+                grid.add_row(name, value)
+        return grid
+
+    def config_table(self) -> RichTable:
+        config = self.config.get("config") or {}
+        defaults = RunConfig().to_dict()
+        table = RichTable("config key", "value", box=None, header_style="bold",
+                          title="config (keys changed from the defaults)", title_justify="left")
+        for key, value in config.items():
+            if key in ALWAYS_SHOWN or defaults.get(key, object()) != value:
+                table.add_row(key, Text(str(value)))
+        for key, value in (self.config.get("resolved") or {}).items():
+            table.add_row(Text(f"{key} (resolved)", style="dim"), Text(str(value), style="dim"))
+        return table
+
+    def scores_matrix(self) -> Matrix | None:
+        """Per task: the primary score and every metric (what the overview exports)."""
+        results = self.results or {}
+        scores = results.get("scores") or {}
+        if not scores:
+            return None
+        metrics = results.get("metrics") or {}
+        names = list(dict.fromkeys(m for t in scores for m in metrics.get(t, {})))
+        rows = [[scores[t], *[metrics.get(t, {}).get(m) for m in names]] for t in scores]
+        rows.append([results.get("average"), *[None] * len(names)])
+        return Matrix(f"{self.run_id} scores", "task", [*scores, "average"], ["score", *names],
+                      rows, footer=1, coloured=False)
+
+    def show_analyses(self) -> None:
+        results = [self.results or {}]
+        builders = {
+            "heatmap": lambda: per_prompt_matrix(results, title=f"{self.run_id} per-prompt scores"),
+            "router": lambda: router_matrices(results, title=self.run_id),
+            "predictions": lambda: prediction_matrices(results[0], title=self.run_id),
+        }
+        for tab, build in builders.items():
+            widget = self.query_one(f"#{tab}-view", Static)
+            try:
+                view = build()
+            except ComptError as exc:
+                self.views.pop(tab, None)
+                widget.update(Text(str(exc), style="dim"))
+                continue
+            self.views[tab] = view
+            widget.update(export.rich_view(view))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # (ComptScreen's handler runs too: Textual calls each class's handler in the MRO)
+        if event.state == WorkerState.ERROR and not self.config and self.is_current:
+            self.app.pop_screen()  # the run could not even be opened: nothing to show
+
+    # -- actions ----------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
+    def _current_view(self) -> Any | None:
+        tab = self.query_one(TabbedContent).active
+        view = self.views.get(tab)
+        if view is None:
+            self.notify(f"Nothing to export on the {tab} tab (scores, heatmap, router and "
+                        "predictions export).", severity="warning")
+        return view
+
+    def action_export(self) -> None:
+        view = self._current_view()
+        if view is None:
+            return
+        tab = self.query_one(TabbedContent).active
+
+        def save(choice: tuple[str, Path] | None) -> None:
+            if choice is not None:
+                self.app.export_view(view, *choice)
+
+        self.app.push_screen(ExportModal(f"{self.run_id}-{tab}"), save)
+
+    def action_copy(self) -> None:
+        view = self._current_view()
+        if view is not None:
+            self.app.copy_view(view)
+
+    def action_stop(self) -> None:
+        self.app.runs_screen.request("stop", [self.run_id])
+
+    def action_retry(self) -> None:
+        self.app.runs_screen.request("retry", [self.run_id])

@@ -1,0 +1,1 @@
+"""Widgets the screens share: the runs table, the log tail, the loss chart."""

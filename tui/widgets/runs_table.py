@@ -1,0 +1,151 @@
+"""The runs table: a DataTable keyed by run id that updates in place and keeps its cursor.
+
+Live updates replace only the cells whose text changed, so the cursor, the scroll
+position and the focus never move under the user. A full rebuild (new runs, another
+filter or sort) puts the cursor back on the same run at the same screen line.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
+
+from tui.rows import COLUMNS, GROUP_PREFIX, Cell, Group, RunRow
+
+Item = RunRow | Group
+FIRST_CHUNK = 200  # rows painted at once: several screenfuls
+CHUNK = 500  # rows added per refresh after that (keys stay answered in between)
+FREEZE_ROWS = 2000  # from this many rows, full garbage collections would be felt
+
+
+def item_key(item: Item) -> str:
+    return item.key if isinstance(item, Group) else item.run_id
+
+
+class RunsTable(DataTable):
+    """Runs and group headers, one row each; vim keys on top of DataTable's own."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Cursor down", show=False, id="runs.down"),
+        Binding("k", "cursor_up", "Cursor up", show=False, id="runs.up"),
+        Binding("G", "scroll_bottom", "Bottom", show=False, id="runs.bottom"),
+        Binding("ctrl+d", "page_down", "Page down", show=False, id="runs.page_down"),
+        Binding("ctrl+u", "page_up", "Page up", show=False, id="runs.page_up"),
+    ]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
+        self._shown: dict[str, dict[str, Cell]] = {}  # rows in the table, as shown
+        self._generation = 0  # bumped by show(): a pending fill of an older show() stops
+        self._keep: tuple[str | None, int] | None = None  # (row key, screen line) to restore
+        self.filling = False  # rows of the last show() are still being added
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column.label, width=column.width, key=column.key)
+
+    # -- what the cursor is on ------------------------------------------------------
+
+    @property
+    def current_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    @property
+    def current_run_id(self) -> str | None:
+        key = self.current_key
+        return None if key is None or key.startswith(GROUP_PREFIX) else key
+
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows now on screen (where lazy data such as loss curves is wanted)."""
+        top = int(self.scroll_y)
+        bottom = min(top + self.size.height, self.row_count)
+        return [self.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+                for i in range(top, bottom)]
+
+    # -- filling and updating -------------------------------------------------------
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """Skip measuring new rows: every column has a fixed width and every row one line.
+
+        DataTable measures each cell of each new row here (to size auto-width columns and
+        auto-height rows) before it settles the scrollable size; with 10,000 runs that is
+        most of first paint and tells us nothing. Only the size update is kept. (A private
+        hook: should a Textual release rename it, the table is merely slower, not wrong.)
+        """
+        super()._update_dimensions(())
+
+    def show(self, items: Sequence[Item]) -> None:
+        """Replace every row, keeping the cursor on the same run at the same screen line.
+
+        The first screenfuls are added at once and painted; the rest follow in chunks
+        after each refresh, so 10,000 runs never freeze the keyboard.
+        """
+        keep = self.current_key if self._keep is None else self._keep[0]
+        line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
+        self.clear()
+        self._shown = {}
+        self._generation += 1
+        self._keep = (keep, max(line, 0))
+        self.filling = True
+        gc.disable()  # see _filled
+        self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
+
+    def _add_chunk(self, items: list[Item], start: int, generation: int, size: int) -> None:
+        if generation != self._generation:
+            return  # a newer show() replaced this fill
+        for item in items[start:start + size]:
+            key = item_key(item)
+            self._shown[key] = dict(item.cells())
+            self.add_row(*self._shown[key].values(), key=key)
+        if self._keep is not None and self._keep[0] in self._shown:
+            keep, line = self._keep
+            index = self.get_row_index(keep)
+            self.move_cursor(row=index, scroll=False)
+            self.call_after_refresh(self._restore_scroll, index - line)
+            self._keep = None
+        if start + size < len(items):
+            self.call_after_refresh(self._add_chunk, items, start + size, generation, CHUNK)
+        else:
+            self._filled()
+
+    def _filled(self) -> None:
+        """The rows are in: the cyclic collector, paused while they poured in, resumes.
+
+        Each full collection walks every live object: with 10,000 rows that is a 200 ms
+        freeze, and while rows are created such collections come one after another. A
+        large table therefore goes to the collector's permanent generation (rows dropped
+        later are still freed, by reference counting).
+        """
+        self._keep = None
+        self.filling = False
+        if self.row_count >= FREEZE_ROWS:
+            gc.freeze()
+        gc.enable()
+
+    def on_unmount(self) -> None:
+        if self.filling:  # leaving mid-fill: give the collector back
+            gc.enable()
+
+    def _restore_scroll(self, top: int) -> None:
+        self.scroll_to(y=max(top, 0), animate=False, immediate=True)
+
+    def update_row(self, key: str, cells: dict[str, Cell]) -> int:
+        """Put new cells into the row ``key`` where their text changed; returns how many."""
+        shown = self._shown.get(key)
+        if shown is None:
+            return 0
+        changed = 0
+        for column, cell in cells.items():
+            if shown.get(column) != cell:
+                shown[column] = cell
+                self.update_cell(key, column, cell)
+                changed += 1
+        return changed
