@@ -174,6 +174,13 @@ class RunConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
+    """Keys, in first-seen order, whose values are not the same in every config."""
+    keys = dict.fromkeys(k for c in configs for k in c)
+    return [k for k in keys
+            if len({json.dumps(c.get(k), sort_keys=True, default=str) for c in configs}) > 1]
 _HINTS = typing.get_type_hints(RunConfig)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compt.config import META_KEYS, METHODS, SEED_KEYS
+from compt.config import differing_keys as config_differing_keys
 from compt.errors import ComptError
 
 AVERAGE = "avg"
@@ -134,8 +135,8 @@ def identity(summary: Summary) -> dict[str, Any]:
 
 
 def differing_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
-    keys = sorted({k for c in configs for k in c if k not in NOT_IDENTITY})
-    return [k for k in keys if len({repr(c.get(k, _MISSING)) for c in configs}) > 1]
+    """Identity keys (sorted) on which the configs disagree."""
+    return sorted(k for k in config_differing_keys(list(configs)) if k not in NOT_IDENTITY)
 
 
 def variant_labels(

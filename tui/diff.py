@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from compt.config import differing_keys
 from compt.export import latex_escape
 
 ALWAYS = ("method", "k", "seed")  # shown even when equal: they name the runs
@@ -46,9 +47,8 @@ def config_diff(configs: dict[str, dict[str, Any]], summaries: dict[str, dict[st
     """``configs``: run id -> the "config" dict of its config.json (same order as columns)."""
     run_ids = list(configs)
     keys = list(dict.fromkeys(k for c in configs.values() for k in c))
-    differ = [k for k in keys if k in ALWAYS
-              or len({json.dumps(c.get(k), sort_keys=True, default=str)
-                      for c in configs.values()}) > 1]
+    changed = set(differing_keys(list(configs.values())))
+    differ = [k for k in keys if k in ALWAYS or k in changed]
     values = [[value_text(configs[r].get(k)) for r in run_ids] for k in differ]
     tasks = list(dict.fromkeys(t for s in summaries.values() for t in s.get("scores") or {}))
     scores = [(t, [_score((summaries[r].get("scores") or {}).get(t)) for r in run_ids])

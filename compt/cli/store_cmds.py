@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compt.cli.app import RUNS_DIR_HELP, app
-from compt.config import RunConfig
+from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.runfolder import default_runs_dir
 from compt.store import RunStore
@@ -265,8 +265,7 @@ def diff(
     config_a = store.folder(a).read_config().get("config", {})
     config_b = store.folder(b).read_config().get("config", {})
     console = _console()
-    changed = [k for k in dict.fromkeys([*config_a, *config_b])
-               if config_a.get(k) != config_b.get(k)]
+    changed = differing_keys([config_a, config_b])
     if changed:
         table = Table("config key", f"A {a}", f"B {b}", box=None, pad_edge=False,
                       header_style="bold")
