@@ -49,22 +49,28 @@ def new_group_id(kind: str = "sweep") -> str:
     return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def _child_env() -> dict[str, str]:
-    """The environment of a child: compt importable even when it is not installed."""
+def _child_env(threads: int | None = None) -> dict[str, str]:
+    """The environment of a child: compt importable even when it is not installed.
+
+    ``threads``: the CPU threads torch may use, so that parallel runs share the cores
+    instead of oversubscribing them (a user's own OMP_NUM_THREADS wins).
+    """
     env = dict(os.environ)
+    if threads is not None and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     paths = [str(PACKAGE_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
 
-def spawn(argv: list[str], log_path: Path) -> subprocess.Popen:
+def spawn(argv: list[str], log_path: Path, threads: int | None = None) -> subprocess.Popen:
     """Start ``argv`` detached: own session, no stdin, stdout and stderr appended to a log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, env=_child_env(),
+            start_new_session=True, close_fds=True, env=_child_env(threads),
         )
 
 
@@ -73,14 +79,14 @@ def _record_owner(folder: RunFolder, pid: int, by: str) -> None:
                       {"pid": pid, "host": HOST, "time": time.time(), "by": by})
 
 
-def start_run(runs_dir: Path, run_id: str) -> subprocess.Popen:
+def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subprocess.Popen:
     """Start training an existing run folder: resume from its checkpoint if it has one."""
     folder = RunFolder.open(runs_dir, run_id)
     argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
             "--run-id", run_id, "--detached"]
     if folder.checkpoint_path.is_file():
         argv.append("--resume")
-    proc = spawn(argv, folder.log_path)
+    proc = spawn(argv, folder.log_path, threads)
     _record_owner(folder, proc.pid, "launcher")
     return proc
 
@@ -184,6 +190,7 @@ def run_queue(runs_dir: Path, name: str) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     log.info("queue %s: %d runs, %d at a time", name, len(pending), record.get("jobs", 1))
     running: dict[str, subprocess.Popen] = {}
+    threads = max(1, (os.cpu_count() or 1) // max(1, record.get("jobs", 1)))
     while running or (pending and not stopping):
         for run_id, proc in list(running.items()):
             if proc.poll() is not None:
@@ -195,7 +202,7 @@ def run_queue(runs_dir: Path, name: str) -> None:
             if status != "queued":
                 continue  # stopped or removed meanwhile
             try:
-                running[run_id] = start_run(runs_dir, run_id)
+                running[run_id] = start_run(runs_dir, run_id, threads)
                 log.info("started %s (pid %d)", run_id, running[run_id].pid)
             except (ComptError, OSError) as exc:
                 log.error("could not start %s: %s", run_id, exc)
