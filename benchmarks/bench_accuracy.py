@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 sys.path.insert(0, str(ROOT))
 
 from compt.config import build_config  # noqa: E402
@@ -61,6 +62,9 @@ def main() -> None:
         tick = time.time()
         folder = create_run_folder(args.runs_dir, cfg)
         results = execute_run(folder, cfg, tasks=preflight(cfg))
+        if not results:
+            print(f"stopped at {method} k={k} seed={seed}; run again to continue")
+            return
         print(f"[{i}/{len(grid)}] {method} k={k} seed={seed}: average "
               f"{results['average']:.1f} ({time.time() - tick:.0f} s)", flush=True)
 
@@ -70,6 +74,9 @@ def main() -> None:
         capture_output=True, text=True, check=True, env={**os.environ, "NO_COLOR": "1"},
     ).stdout
     extra = " ".join(f"--set {s}" for s in args.sets)
+    notes = ""  # hand-written analysis below the marker survives a re-run
+    if args.out.is_file() and MARKER in args.out.read_text():
+        notes = MARKER + args.out.read_text().split(MARKER, 1)[1]
     args.out.write_text(
         "# Accuracy: composed prompts vs vanilla prompt tuning (built-in suite)\n\n"
         f"Command: `python benchmarks/bench_accuracy.py --methods {args.methods} "
@@ -80,7 +87,7 @@ def main() -> None:
         f"rank classification), analysis off. Wall time of this invocation: "
         f"{(time.time() - began) / 60:.0f} min.\n\n"
         "Cells: mean ± sample std over seeds (n = runs); best per column bold (*), "
-        "second underlined (†).\n\n" + table
+        "second underlined (†).\n\n" + table + "\n" + notes
     )
     print(f"wrote {args.out}")
 
