@@ -115,6 +115,12 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
                       batch_size, steps_per_epoch, total)
 
 
+def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
+    """AdamW over the three parameter groups (SPEC §2); the fused kernel where torch has it."""
+    groups = model.param_groups(cfg.learning_rates, cfg.weight_decay)
+    return torch.optim.AdamW(groups, fused=True)
+
+
 class Trainer:
     """Runs one experiment inside its run folder."""
 
@@ -126,9 +132,8 @@ class Trainer:
         self.reporter = reporter or SilentReporter()
         self.stop_requested = False
         cfg = exp.cfg
-        groups = exp.model.param_groups(cfg.learning_rates, cfg.weight_decay)
-        self.optimizer = torch.optim.AdamW(groups)
-        self.params = [p for g in groups for p in g["params"]]
+        self.optimizer = make_optimizer(exp.model, cfg)
+        self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
 
     # -- the loop ------------------------------------------------------------------------
 

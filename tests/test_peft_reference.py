@@ -3,7 +3,8 @@
 With ``method=pt``, ``placement=before`` and no prompt encoder, compt's model is exactly
 prompt tuning as PEFT implements it (prompt rows prepended to the input embeddings, the
 attention mask extended with ones). Given the same initial prompt, the same batch and the
-same AdamW settings, both must produce the same losses step after step.
+same AdamW settings, both must produce the same losses step after step, the same prompt
+gradient and the same trained prompt.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ peft = pytest.importorskip("peft")
 PROMPT_LEN = 6
 STEPS = 5
 RTOL = 1e-5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: on a busy 2-core machine, two threads spin-wait on each other's
+    tiny kernels and this module takes 20 s instead of under one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def build_pair(placement: str = "before"):
@@ -77,30 +88,48 @@ def test_batch_is_right_padded_with_several_lengths():
     assert peft_inputs(model, batch)["attention_mask"].sum(1).tolist() == batch.lengths.tolist()
 
 
+def train(optimizer, loss_fn, prompt_grad) -> tuple[list[float], torch.Tensor]:
+    """STEPS AdamW steps; the losses and the prompt's gradient at the first step."""
+    losses, first_grad = [], None
+    for _ in range(STEPS):
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        if first_grad is None:
+            first_grad = prompt_grad().clone()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, first_grad
+
+
 def test_pt_before_matches_peft_prompt_tuning_over_adamw_steps():
     cfg, model, reference, batch = build_pair()
     inputs = peft_inputs(model, batch)
     ours, theirs = optimizer_pair(cfg, model, reference)
     assert sum(p.numel() for g in ours.param_groups for p in g["params"]) == PROMPT_LEN * 64
 
-    compt_losses, peft_losses = [], []
-    for _ in range(STEPS):
-        for optimizer, loss_fn, losses in (
-            (ours, lambda: model.loss(batch, temperature=None), compt_losses),
-            (theirs, lambda: reference(**inputs).loss, peft_losses),
-        ):
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+    def our_prompt() -> torch.Tensor:
+        return model.prompt.private.raw
+
+    def peft_prompt() -> torch.Tensor:
+        return reference.prompt_encoder["default"].embedding.weight
+
+    with torch.no_grad():  # the prompt PEFT prepends is compt's initial private prompt
+        prepended = reference.get_prompt(batch_size=len(batch))[:, :PROMPT_LEN]
+        torch.testing.assert_close(prepended, model.prompt(batch.task_ids), rtol=0, atol=0)
+    compt_losses, compt_grad = train(ours, lambda: model.loss(batch, temperature=None),
+                                     lambda: our_prompt().grad[0])
+    peft_losses, peft_grad = train(theirs, lambda: reference(**inputs).loss,
+                                   lambda: peft_prompt().grad[:PROMPT_LEN])
 
     torch.testing.assert_close(torch.tensor(compt_losses), torch.tensor(peft_losses),
                                rtol=RTOL, atol=0.0)
-    assert compt_losses[-1] < compt_losses[0]  # the prompts really trained
-    learned = reference.prompt_encoder["default"].embedding.weight[:PROMPT_LEN]
-    torch.testing.assert_close(model.prompt.private.raw[0], learned, rtol=RTOL, atol=1e-6)
-    # the frozen backbone stayed frozen on both sides
+    assert compt_losses[-1] < compt_losses[0]  # the prompt really trained
+    scale = peft_grad.abs().max().item()
+    assert scale > 0
+    torch.testing.assert_close(compt_grad, peft_grad, rtol=1e-4, atol=1e-5 * scale)
+    torch.testing.assert_close(our_prompt()[0], peft_prompt()[:PROMPT_LEN], rtol=RTOL, atol=1e-6)
+    # the frozen backbone stayed frozen
     assert all(not p.requires_grad for p in model.backbone.parameters())
 
 
