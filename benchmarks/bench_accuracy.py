@@ -37,6 +37,25 @@ def finished_fingerprints(runs_dir: Path) -> set[str]:
     return done
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def training_minutes(runs_dir: Path) -> float:
+    """Compute spent on the finished runs of the benchmark (however many invocations)."""
+    seconds = 0.0
+    for folder in runs_dir.glob("*/"):
+        results = read_json(folder / "results.json", {}) or {}
+        seconds += results.get("duration_s") or 0.0
+    return seconds / 60
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "benchmarks" / "runs-accuracy")
@@ -81,11 +100,11 @@ def main() -> None:
         "# Accuracy: composed prompts vs vanilla prompt tuning (built-in suite)\n\n"
         f"Command: `python benchmarks/bench_accuracy.py --methods {args.methods} "
         f"--ks {args.ks} --seeds {args.seeds} {extra}`\n\n"
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; CPU only. Model all-MiniLM-L6-v2, suite "
         "`builtin` (6 tasks), default config (short epochs preset, eval_size 200 per task, "
-        f"rank classification), analysis off. Wall time of this invocation: "
-        f"{(time.time() - began) / 60:.0f} min.\n\n"
+        f"rank classification), analysis off. Runs: {training_minutes(args.runs_dir):.0f} "
+        f"min of run time in all (this invocation: {(time.time() - began) / 60:.0f} min).\n\n"
         "Cells: mean ± sample std over seeds (n = runs); best per column bold (*), "
         "second underlined (†).\n\n" + table + "\n" + notes
     )
