@@ -47,6 +47,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from compt.config import RunConfig  # noqa: E402
 from compt.model import Batch, PromptedModel, load_backbone  # noqa: E402
 from compt.model.backbone import Backbone  # noqa: E402
+from compt.train import make_optimizer  # noqa: E402
 
 LABEL_WORDS = [["positive", "negative"], ["entailment", "not_entailment"],
                ["acceptable", "unacceptable"], ["equivalent", "not_equivalent"]]
@@ -107,7 +108,7 @@ def compt_step(backbone: Backbone, batch: Batch, n_tasks: int, **config) -> Step
     cfg = RunConfig(model=backbone.name, **config)
     torch.manual_seed(0)
     model = PromptedModel(backbone, cfg, n_tasks)
-    optimizer = torch.optim.AdamW(model.param_groups(cfg.learning_rates, cfg.weight_decay))
+    optimizer = make_optimizer(model, cfg)  # exactly what the trainer uses
     return optimizer_step(lambda: model.loss(batch, temperature=1.0), optimizer)
 
 
@@ -136,7 +137,9 @@ def peft_step(backbone: Backbone, batch: Batch, prompt_len: int) -> Step:
             return torch.nn.functional.cross_entropy(backbone.logit_scale * sims, batch.labels)
 
     params = [p for p in model.parameters() if p.requires_grad]
-    return optimizer_step(loss, torch.optim.AdamW(params, lr=0.02, weight_decay=0.01))
+    # the same (fused) AdamW as compt's trainer, so only the prompt code differs
+    return optimizer_step(loss, torch.optim.AdamW(params, lr=0.02, weight_decay=0.01,
+                                                  fused=True))
 
 
 def floor_step(backbone: Backbone, batch: Batch, prompt_len: int) -> Step:
