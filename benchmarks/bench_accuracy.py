@@ -93,17 +93,19 @@ def main() -> None:
         capture_output=True, text=True, check=True, env={**os.environ, "NO_COLOR": "1"},
     ).stdout
     extra = " ".join(f"--set {s}" for s in args.sets)
+    preset = build_config(None, None, args.sets).epochs_preset
     notes = ""  # hand-written analysis below the marker survives a re-run
     if args.out.is_file() and MARKER in args.out.read_text():
         notes = MARKER + args.out.read_text().split(MARKER, 1)[1]
     args.out.write_text(
-        "# Accuracy: composed prompts vs vanilla prompt tuning (built-in suite)\n\n"
+        f"# Accuracy: composed prompts vs vanilla prompt tuning (built-in suite, "
+        f"epochs preset '{preset}')\n\n"
         f"Command: `python benchmarks/bench_accuracy.py --methods {args.methods} "
         f"--ks {args.ks} --seeds {args.seeds} {extra}`\n\n"
         f"Machine: {cpu_name()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; CPU only. Model all-MiniLM-L6-v2, suite "
-        "`builtin` (6 tasks), default config (short epochs preset, eval_size 200 per task, "
-        f"rank classification), analysis off. Runs: {training_minutes(args.runs_dir):.0f} "
+        f"`builtin` (6 tasks), default config (epochs preset '{preset}', eval_size 200 per "
+        f"task, rank classification), analysis off. Runs: {training_minutes(args.runs_dir):.0f} "
         f"min of run time in all (this invocation: {(time.time() - began) / 60:.0f} min).\n\n"
         "Cells: mean ± sample std over seeds (n = runs); best per column bold (*), "
         "second underlined (†).\n\n" + table + "\n" + notes

@@ -102,7 +102,7 @@ def run(
     """Train one ComPT run and write it to the run store.
 
     With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
-    on the CPU (about a minute on 2 cores). Results land in runs/<run_id>/ and the index.
+    on the CPU (about two minutes on 2 cores). Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
     from compt.runner import execute_run, preflight, prepare_folder
