@@ -37,9 +37,9 @@ def save_checkpoint(
         tensors[RNG] = torch.get_rng_state()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
     os.close(fd)
-    os.chmod(tmp, FILE_MODE)
     try:
         save_file(tensors, tmp, metadata={"step": str(step), "format": "compt-1"})
+        os.chmod(tmp, FILE_MODE)  # after writing: save_file recreates the file as 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
