@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
+
 from compt.config import build_config  # noqa: E402
 from compt.runfolder import create_run_folder, read_json  # noqa: E402
 from compt.runner import execute_run, preflight  # noqa: E402
@@ -35,16 +37,6 @@ def finished_fingerprints(runs_dir: Path) -> set[str]:
         if status.get("status") == "done":
             done.add((read_json(folder / "config.json", {}) or {}).get("fingerprint"))
     return done
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def training_minutes(runs_dir: Path) -> float:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -44,6 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
+
 from compt.config import RunConfig  # noqa: E402
 from compt.model import Batch, PromptedModel, load_backbone  # noqa: E402
 from compt.model.backbone import Backbone  # noqa: E402
@@ -54,16 +55,6 @@ LABEL_WORDS = [["positive", "negative"], ["entailment", "not_entailment"],
 Step = Callable[[], float]
 RATIOS = [("pt", "peft"), ("ssum", "peft"), ("pt-exact", "peft"), ("pt", "floor"),
           ("ssum", "floor"), ("peft", "floor"), ("pt-exact", "floor")]
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def free_cores() -> int:
