@@ -3,7 +3,7 @@
 Layout of ``<runs_dir>/<run_id>/``::
 
     config.json       the RunConfig as a dict plus "resolved" derived values; written once
-    status.json       live state, replaced atomically (see STATUS_FIELDS)
+    status.json       live state, replaced atomically (fields: docs/CONTRACTS.md)
     metrics.jsonl     append-only: {"step", "epoch", "loss", "lr", "temperature", "time"} rows
                       and {"step", "eval": {task: score}, "average"} rows; a torn last line
                       is ignored by readers
@@ -32,11 +32,6 @@ from typing import Any
 
 from compt.errors import ComptError
 
-STATUSES = ("queued", "running", "done", "failed", "interrupted", "stopped")
-STATUS_FIELDS = (
-    "status", "step", "total", "epoch", "loss", "throughput", "eta_s", "pid", "host",
-    "started", "updated", "finished", "error",
-)
 RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 
 

@@ -20,7 +20,6 @@ RANDOM_T5 = {
     "tiny-t5": dict(d_model=64, d_ff=128, d_kv=16, num_heads=4, num_layers=2),
     "random-t5-small": dict(d_model=512, d_ff=2048, d_kv=64, num_heads=8, num_layers=6),
 }
-BUILTIN_MODELS = ("all-MiniLM-L6-v2", *RANDOM_T5)
 PROBE_TIMEOUT_S = 4.0
 
 
