@@ -76,7 +76,7 @@ class Router(nn.Module):
 
         ``keep`` (a bool mask over sources) drops sources and renormalises over the rest.
         """
-        logits = self.logits[task_ids]
+        logits = self.logits.index_select(0, task_ids)  # not [task_ids]: see forward
         if not self.learned:
             logits = torch.zeros_like(logits)
         elif temperature is not None:
@@ -118,7 +118,10 @@ class ComposedPrompt(nn.Module):
         self, task_ids: torch.Tensor, temperature: float | None = None, mask: PromptMask = FULL
     ) -> torch.Tensor:
         """(B, P, d) target prompts for the batch's tasks (SPEC Eq. 5)."""
-        private = self.private()[task_ids]
+        # index_select, not [task_ids]: the backward of advanced indexing adds into the
+        # gradient with atomic float adds from several CPU threads once it is large (32 x
+        # 20 x 384 is), so two identical runs drifted apart (docs/method.md, "Determinism").
+        private = self.private().index_select(0, task_ids)
         if not self.n_sources:
             return private
         sources = self.sources()  # (M, L, d)
