@@ -16,7 +16,7 @@ from compt.data import Encoded
 from compt.errors import ComptError
 from compt.evaluate import predict, score_task
 from compt.model import FULL, PromptedModel, PromptMask
-from compt.runfolder import check_run_id, default_runs_dir
+from compt.runfolder import RunFolder, check_run_id, default_runs_dir
 
 if TYPE_CHECKING:
     from compt.train import Experiment, Trainer
@@ -95,9 +95,9 @@ def checkpoint_of(ref: str) -> Path:
     """A run id (in the default store), a run folder, or a checkpoint file."""
     path = Path(ref)
     if path.is_dir():
-        path = path / "checkpoint.safetensors"
+        path = RunFolder(path).checkpoint_path
     elif not path.exists():
-        path = default_runs_dir() / check_run_id(ref) / "checkpoint.safetensors"
+        path = RunFolder(default_runs_dir() / check_run_id(ref)).checkpoint_path
     if not path.is_file():
         raise ComptError(f"No checkpoint found for '{ref}' (looked for {path}).")
     return path

@@ -7,8 +7,6 @@ only the prompts, encoders and router (a few MB). Writes are atomic (temp file +
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -16,7 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from compt.errors import ComptError
-from compt.runfolder import FILE_MODE
+from compt.files import atomic_file
 
 PARAM = "param."
 OPTIM = "optim."
@@ -35,15 +33,8 @@ def save_checkpoint(
             for name, value in state.items():
                 tensors[f"{OPTIM}{index}.{name}"] = torch.as_tensor(value).detach().cpu()
         tensors[RNG] = torch.get_rng_state()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".ckpt.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"step": str(step), "format": "compt-1"})
-        os.chmod(tmp, FILE_MODE)  # after writing: save_file recreates the file as 0600
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"step": str(step), "format": "compt-1"})
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -62,7 +53,9 @@ def load_params(path: Path) -> dict[str, torch.Tensor]:
     return {k[len(PARAM):]: v for k, v in tensors.items() if k.startswith(PARAM)}
 
 
-def restore_checkpoint(path: Path, optimizer: torch.optim.Optimizer) -> tuple[dict, int]:
+def restore_checkpoint(
+    path: Path, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, torch.Tensor], int]:
     """Load params, optimizer moments and the RNG state; returns (params, step)."""
     tensors, metadata = _read(path)
     params = {k[len(PARAM):]: v for k, v in tensors.items() if k.startswith(PARAM)}

@@ -11,7 +11,6 @@ import dataclasses
 import difflib
 import hashlib
 import json
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from typing import Any
 import yaml
 
 from compt.errors import ComptError
+from compt.files import read_mapping
+from compt.names import check_group, check_note, check_tag
 
 METHODS = ("pt", "ssum", "msum", "mcat")
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -269,6 +270,10 @@ def validate(cfg: RunConfig) -> None:
             raise ComptError(f"Config key '{key}' must be zero or positive, got {value}.")
     if not cfg.tasks:
         raise ComptError("Config key 'tasks' is empty: name at least one task or suite.")
+    if cfg.group:
+        check_group(cfg.group)
+    cfg.tags = [check_tag(str(tag)) for tag in cfg.tags]
+    cfg.note = check_note(str(cfg.note))
     if cfg.effective_prompt_len * max(cfg.n_sources, 1) >= cfg.max_length and cfg.method == "mcat":
         raise ComptError(
             f"An mcat prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens leaves no "
@@ -283,23 +288,7 @@ def validate(cfg: RunConfig) -> None:
 
 def load_file(path: str | Path) -> dict[str, Any]:
     """Read a TOML or YAML config file into a plain dict (a ``[run]`` table is unwrapped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ComptError(f"Config file '{path}' does not exist.")
-    text = path.read_text()
-    try:
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise ComptError(f"Config file '{path}' must end in .toml, .yaml, .yml or .json.")
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise ComptError(f"Config file '{path}' is not valid: {exc}") from None
-    if not isinstance(data, dict):
-        raise ComptError(f"Config file '{path}' must hold a table of key = value pairs.")
+    data = read_mapping(Path(path), "Config file")
     if "run" in data and isinstance(data["run"], dict):
         data = {**{k: v for k, v in data.items() if k != "run"}, **data["run"]}
     return data

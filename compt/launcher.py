@@ -28,18 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from compt.errors import ComptError
-from compt.runfolder import (
-    RunFolder,
-    atomic_write_json,
-    check_run_id,
-    create_run_folder,
-    new_run_id,
-    now_iso,
-    read_json,
-)
-from compt.store import ACTIVE, HOST, LAUNCH_FILE, RunStore, live_state, process_alive
+from compt.files import atomic_write_json, read_json
+from compt.names import QUEUES_DIR, check_group, check_run_id
+from compt.runfolder import ACTIVE, RunFolder, Status, create_run_folder, new_run_id, now_iso
+from compt.store import HOST, RunStore, live_state, process_alive
 
-QUEUES_DIR = ".queues"
 POLL_S = 0.5
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("compt.queue")
@@ -74,11 +67,6 @@ def spawn(argv: list[str], log_path: Path, threads: int | None = None) -> subpro
         )
 
 
-def _record_owner(folder: RunFolder, pid: int, by: str) -> None:
-    atomic_write_json(folder.path / LAUNCH_FILE,
-                      {"pid": pid, "host": HOST, "time": time.time(), "by": by})
-
-
 def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subprocess.Popen:
     """Start training an existing run folder: resume from its checkpoint if it has one."""
     folder = RunFolder.open(runs_dir, run_id)
@@ -87,7 +75,7 @@ def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subpro
     if folder.checkpoint_path.is_file():
         argv.append("--resume")
     proc = spawn(argv, folder.log_path, threads)
-    _record_owner(folder, proc.pid, "launcher")
+    folder.write_launch(proc.pid, "launcher")
     return proc
 
 
@@ -107,7 +95,7 @@ def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
     """Create a queued run folder for ``cfg`` and train it in a detached process."""
     runs_dir = Path(runs_dir).absolute()
     if group:
-        cfg = dataclasses.replace(cfg, group=check_run_id(group))
+        cfg = dataclasses.replace(cfg, group=check_group(group))
     if run_id is not None:
         check_run_id(run_id)
     folder = _new_folder(runs_dir, cfg, run_id)
@@ -120,7 +108,7 @@ def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
 
 
 def queue_path(runs_dir: Path, name: str) -> Path:
-    return Path(runs_dir) / QUEUES_DIR / f"{check_run_id(name)}.json"
+    return Path(runs_dir) / QUEUES_DIR / f"{check_group(name)}.json"
 
 
 def queue_alive(record: dict[str, Any]) -> bool:
@@ -151,15 +139,32 @@ def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
                  group: str | None = None) -> tuple[str, list[str]]:
     """Queue one run per config under a shared group and start a queue for them."""
     runs_dir = Path(runs_dir).absolute()
-    group = check_run_id(group or new_group_id())
+    group = check_group(group or new_group_id())
     _refuse_running_queue(runs_dir, group)
-    folders = [_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None)
-               for cfg in configs]
-    ids = [f.run_id for f in folders]
-    RunStore(runs_dir).sync_many(ids)
-    if ids:
-        launch_queue(runs_dir, group, ids, jobs)
+    store, ids = RunStore(runs_dir), []
+    try:
+        for cfg in configs:
+            ids.append(_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None).run_id)
+        store.sync_many(ids)
+        if ids:
+            launch_queue(runs_dir, group, ids, jobs)
+    except BaseException:
+        _discard_unstarted(store, ids)
+        raise
     return group, ids
+
+
+def _discard_unstarted(store: RunStore, run_ids: list[str]) -> None:
+    """Undo a sweep that could not start: no ``queued`` run may be left without a queue."""
+    for run_id in run_ids:
+        try:
+            store.remove(run_id, purge=True)
+        except (ComptError, OSError):
+            try:  # cannot delete it: at least never show it as queued forever
+                RunFolder(store.runs_dir / run_id).update_status(
+                    status=Status.FAILED, error="its sweep could not be started")
+            except OSError:
+                pass
 
 
 def run_queue(runs_dir: Path, name: str) -> None:
@@ -178,7 +183,7 @@ def run_queue(runs_dir: Path, name: str) -> None:
             folder = store.folder(run_id)
         except ComptError:
             continue  # removed meanwhile
-        _record_owner(folder, os.getpid(), f"queue {name}")
+        folder.write_launch(os.getpid(), f"queue {name}")
         pending.append(run_id)
 
     stopping = False
@@ -199,7 +204,7 @@ def run_queue(runs_dir: Path, name: str) -> None:
         while pending and len(running) < record.get("jobs", 1) and not stopping:
             run_id = pending.popleft()
             status = RunFolder(runs_dir / run_id).read_status().get("status")
-            if status != "queued":
+            if status != Status.QUEUED:
                 continue  # stopped or removed meanwhile
             try:
                 running[run_id] = start_run(runs_dir, run_id, threads)
@@ -251,7 +256,7 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
     for run_id in run_ids:
         folder = store.folder(run_id)
         status = folder.read_status()
-        launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
+        launch = folder.read_launch()
         state, pid = live_state(status, launch)
         if state not in ACTIVE:
             continue
@@ -260,11 +265,11 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
             continue
         stopped.append(run_id)
         # a queued run started directly by the launcher is a training process starting up
-        if pid and (state == "running" or launch.get("by") == "launcher"):
+        if pid and (state == Status.RUNNING or launch.get("by") == "launcher"):
             _signal_group(pid, signal.SIGTERM)
             signalled[run_id] = pid
         else:
-            folder.update_status(status="stopped", finished=now_iso())
+            folder.update_status(status=Status.STOPPED, finished=now_iso())
     deadline = time.monotonic() + wait_s
     while signalled and time.monotonic() < deadline:
         signalled = {r: p for r, p in signalled.items() if process_alive(p)}
@@ -272,7 +277,7 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
     for run_id in stopped:
         folder = store.folder(run_id)
         if folder.read_status().get("status") in ACTIVE and run_id not in signalled:
-            folder.update_status(status="stopped", finished=now_iso())
+            folder.update_status(status=Status.STOPPED, finished=now_iso())
         _sync_quietly(store, run_id)
     if remote:
         raise ComptError(f"Stopped {len(stopped)} run(s); these run on another host, stop "
@@ -280,14 +285,19 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
     return stopped
 
 
+RETRYABLE = (Status.FAILED, Status.INTERRUPTED, Status.STOPPED)
+
+
 def _prepare_retry(store: RunStore, run_id: str) -> None:
     summary = store.get(run_id)
     state = summary["status"]
-    if state == "running" or (state == "queued" and summary.get("pid")):
+    if state in ACTIVE:
         raise ComptError(f"Run '{run_id}' is {state}; there is nothing to retry yet.")
-    if state == "done":
+    if state == Status.DONE:
         raise ComptError(f"Run '{run_id}' finished; start a new run to train it again.")
-    store.folder(run_id).update_status(status="queued", error=None, finished=None, pid=None)
+    folder = store.folder(run_id)
+    folder.launch_path.unlink(missing_ok=True)  # its old owner is dead; the new one records
+    folder.update_status(status=Status.QUEUED, error=None, finished=None, pid=None)
 
 
 def retry(run_id: str, runs_dir: Path | str) -> str:
@@ -305,12 +315,18 @@ def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
     runs_dir = Path(runs_dir).absolute()
     store = RunStore(runs_dir)
     ids = [s["run_id"] for s in reversed(store.list())
-           if s["status"] in ("failed", "interrupted")]
+           if s["status"] in (Status.FAILED, Status.INTERRUPTED)]
+    ids = [run_id for run_id in ids if store.get(run_id)["status"] in RETRYABLE]
     for run_id in ids:
         _prepare_retry(store, run_id)
     if ids:
         store.sync_many(ids)
-        launch_queue(runs_dir, new_group_id("retry"), ids, jobs)
+        name = new_group_id("retry")
+        pid = launch_queue(runs_dir, name, ids, jobs)
+        for run_id in ids:  # owned by the queue from now: if it dies they show interrupted
+            folder = store.folder(run_id)
+            if not folder.launch_path.exists():  # unless the queue already said so itself
+                folder.write_launch(pid, f"queue {name}")
     return ids
 
 

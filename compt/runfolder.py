@@ -1,89 +1,124 @@
 """One run's folder: the source of truth for that run (DESIGN.md, "Run storage").
 
-Layout of ``<runs_dir>/<run_id>/``::
+``RunFolder`` owns every file of ``<runs_dir>/<run_id>/``; no other module spells their
+names. The schemas (docs/CONTRACTS.md) are the ``TypedDict``s below::
 
-    config.json       the RunConfig as a dict plus "resolved" derived values; written once
-    status.json       live state, replaced atomically (fields: docs/CONTRACTS.md)
-    metrics.jsonl     append-only: {"step", "epoch", "loss", "lr", "temperature", "time"} rows
-                      and {"step", "eval": {task: score}, "average"} rows; a torn last line
-                      is ignored by readers
+    config.json       ConfigRecord: the RunConfig plus "resolved" derived values
+    status.json       RunStatus: live state, replaced atomically
+    metrics.jsonl     append-only train rows and eval rows; a torn last line is ignored
     train.log         human-readable log (stdout/stderr of detached runs too)
-    results.json      final scores and analyses (see compt.evaluate / compt.analysis)
-    checkpoint.safetensors  trainable parameters (+ optimizer state while a run is unfinished)
+    results.json      Results: final scores and analyses
+    checkpoint.safetensors  trainable parameters (+ optimizer state while unfinished)
+    meta.json         Meta: tags and note, editable after the run (written by the store)
+    launch.json       Launch: the process that owns a queued run (launcher / queue)
+    transfer.json     the cross-task transfer matrix (``compt analyze``)
+    .train.lock       held (flock) by the one training process of the run
 
-Writers here never leave a half-written JSON file behind: every replace goes through a
-temp file, fsync and ``os.replace``.
+Writers never leave a half-written file behind (``compt.files.atomic_file``).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
-import re
 import secrets
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from compt.errors import ComptError
+from compt.files import FILE_MODE, atomic_write_json, read_json, read_jsonl
+from compt.names import NAME_PATTERN as RUN_ID_PATTERN
+from compt.names import check_run_id
 
-RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+__all__ = ["FILE_MODE", "RUN_ID_PATTERN", "ConfigRecord", "Launch", "Meta", "Results",
+           "RunFolder", "RunStatus", "Status", "atomic_write_json", "check_run_id",
+           "config_key", "create_run_folder", "default_runs_dir", "new_run_id", "now_iso",
+           "read_json", "read_jsonl"]
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Replace ``path`` with ``data`` as JSON so that no reader ever sees a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.chmod(tmp, FILE_MODE)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+class Status(StrEnum):
+    """A run's status, the one definition (a ``str``, so JSON and comparisons just work)."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its process died without saying so (set by readers)
+    STOPPED = "stopped"
 
 
-def read_json(path: Path, default: Any = None) -> Any:
-    """Read JSON, returning ``default`` for a missing or unreadable file."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return default
+ACTIVE: tuple[str, ...] = (Status.QUEUED, Status.RUNNING)
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the complete rows of a JSON-lines file; a torn or corrupt line is skipped."""
-    try:
-        fh = path.open()
-    except OSError:
-        return
-    with fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break  # a writer is mid-line or died mid-line
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict):
-                yield row
+class Phase(StrEnum):
+    """What a running run is doing (status.json ``phase``)."""
+
+    LOADING = "loading model and data"
+    TRAINING = "training"
+    EVALUATING = "evaluating"
+    ANALYSIS = "per-prompt analysis"
+
+
+class ConfigRecord(TypedDict, total=False):
+    run_id: str
+    created: str
+    config: dict[str, Any]
+    resolved: dict[str, Any]
+    fingerprint: str
+    config_key: str
+
+
+class RunStatus(TypedDict, total=False):
+    status: str
+    phase: str | None
+    step: int | None
+    total: int | None
+    epoch: int
+    loss: float
+    throughput: float | None
+    eta_s: float | None
+    pid: int | None
+    host: str
+    started: str
+    started_ts: float
+    updated: str
+    finished: str | None
+    error: str | None
+
+
+class Results(TypedDict, total=False):
+    scores: dict[str, float]
+    average: float
+    metrics: dict[str, dict[str, float]]
+    primary_metric: dict[str, str]
+    eval_size: dict[str, int]
+    per_prompt: dict[str, Any] | None
+    router: dict[str, Any] | None
+    predictions: dict[str, dict[str, Any]]
+    steps: int
+    duration_s: float
+    train_time_s: float
+
+
+class Launch(TypedDict, total=False):
+    pid: int
+    host: str
+    time: float
+    by: str
+
+
+class Meta(TypedDict, total=False):
+    tags: list[str]
+    note: str
 
 
 def now_iso() -> str:
@@ -96,17 +131,27 @@ def new_run_id(method: str) -> str:
     return f"{stamp}-{method}-{secrets.token_hex(3)}"
 
 
-def check_run_id(run_id: str) -> str:
-    """Reject ids that could escape the runs folder (``..``, slashes, absolute paths)."""
-    if not RUN_ID_PATTERN.match(run_id) or ".." in run_id:
-        raise ComptError(
-            f"'{run_id}' is not a valid run id: use letters, digits, '-', '_' and '.' only."
-        )
-    return run_id
-
-
 def default_runs_dir() -> Path:
     return Path(os.environ.get("COMPT_RUNS_DIR", "runs"))
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _results_shape_ok(data: Any) -> bool:
+    if not isinstance(data, dict):
+        return False
+    scores, average = data.get("scores"), data.get("average")
+    return (isinstance(scores, dict) and all(is_number(v) for v in scores.values())
+            and (average is None or is_number(average))
+            and all(isinstance(data.get(key), dict | None)
+                    for key in ("metrics", "primary_metric", "per_prompt", "router",
+                                "predictions", "eval_size")))
 
 
 @dataclass
@@ -114,6 +159,8 @@ class RunFolder:
     """Paths and safe readers/writers for one run's files."""
 
     path: Path
+
+    CONFIG = "config.json"
 
     @classmethod
     def create(cls, runs_dir: Path, run_id: str) -> RunFolder:
@@ -125,44 +172,62 @@ class RunFolder:
     @classmethod
     def open(cls, runs_dir: Path, run_id: str) -> RunFolder:
         check_run_id(run_id)
-        path = Path(runs_dir) / run_id
-        if not (path / "config.json").is_file():
+        folder = cls(Path(runs_dir) / run_id)
+        if not folder.exists():
             raise ComptError(f"No run '{run_id}' in {runs_dir}.")
-        return cls(path)
+        return folder
+
+    @classmethod
+    def is_run(cls, path: Path) -> bool:
+        """A folder is a run once it has its config.json."""
+        return (Path(path) / cls.CONFIG).is_file()
+
+    def exists(self) -> bool:
+        return self.is_run(self.path)
 
     @property
     def run_id(self) -> str:
         return self.path.name
 
-    config_path = property(lambda self: self.path / "config.json")
+    @property
+    def config_path(self) -> Path:
+        return self.path / self.CONFIG
+
     status_path = property(lambda self: self.path / "status.json")
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     log_path = property(lambda self: self.path / "train.log")
     results_path = property(lambda self: self.path / "results.json")
     checkpoint_path = property(lambda self: self.path / "checkpoint.safetensors")
+    meta_path = property(lambda self: self.path / "meta.json")
+    launch_path = property(lambda self: self.path / "launch.json")
+    transfer_path = property(lambda self: self.path / "transfer.json")
+    lock_path = property(lambda self: self.path / ".train.lock")
 
-    def write_config(self, config: dict[str, Any]) -> None:
+    # -- config and status -------------------------------------------------------------
+
+    def write_config(self, config: ConfigRecord) -> None:
         atomic_write_json(self.config_path, config)
 
-    def read_config(self) -> dict[str, Any]:
-        return read_json(self.config_path, {}) or {}
+    def read_config(self) -> ConfigRecord:
+        return cast(ConfigRecord, _dict(read_json(self.config_path)))
 
-    def read_status(self) -> dict[str, Any]:
-        return read_json(self.status_path, {}) or {}
+    def read_status(self) -> RunStatus:
+        return cast(RunStatus, _dict(read_json(self.status_path)))
 
-    def update_status(self, **fields: Any) -> dict[str, Any]:
+    def update_status(self, **fields: Any) -> RunStatus:
         """Merge ``fields`` into status.json (atomic replace); returns the new status."""
-        status = self.read_status()
-        status.update(fields)
-        status["updated"] = now_iso()
+        status: dict[str, Any] = {**self.read_status(), **fields, "updated": now_iso()}
         atomic_write_json(self.status_path, status)
-        return status
+        return cast(RunStatus, status)
 
-    def start_status(self, total: int, status: str = "running") -> dict[str, Any]:
+    def start_status(self, total: int | None, status: str = Status.RUNNING) -> RunStatus:
         return self.update_status(
             status=status, step=0, total=total, pid=os.getpid(), host=socket.gethostname(),
             started=now_iso(), started_ts=time.time(), finished=None, error=None,
+            phase=None, eta_s=None,  # not the dead process's last phase while this one loads
         )
+
+    # -- metrics and results -----------------------------------------------------------
 
     def append_metrics(self, row: dict[str, Any]) -> None:
         with self.metrics_path.open("a") as fh:
@@ -171,11 +236,73 @@ class RunFolder:
     def read_metrics(self) -> list[dict[str, Any]]:
         return list(read_jsonl(self.metrics_path))
 
-    def write_results(self, results: dict[str, Any]) -> None:
+    def truncate_metrics(self, step: int) -> None:
+        """Keep only rows up to ``step``: a resumed run redoes the steps after its
+        checkpoint, and they must not be logged twice."""
+        rows = [row for row in self.read_metrics() if (row.get("step") or 0) <= step]
+        with self.metrics_path.open("w") as fh:
+            fh.writelines(json.dumps(row, default=float) + "\n" for row in rows)
+
+    def write_results(self, results: Results) -> None:
         atomic_write_json(self.results_path, results)
 
-    def read_results(self) -> dict[str, Any] | None:
-        return read_json(self.results_path)
+    def read_results(self) -> Results | None:
+        """results.json, or None when it is missing, unreadable or of the wrong shape
+        (scores not numbers by task, say): readers never get to trust part of it."""
+        data = read_json(self.results_path)
+        return cast(Results, data) if _results_shape_ok(data) else None
+
+    def read_transfer(self) -> dict[str, Any] | None:
+        data = read_json(self.transfer_path)
+        return data if isinstance(data, dict) else None
+
+    def write_transfer(self, matrix: dict[str, Any]) -> None:
+        atomic_write_json(self.transfer_path, matrix)
+
+    # -- owner records -----------------------------------------------------------------
+
+    def read_meta(self) -> Meta:
+        return cast(Meta, _dict(read_json(self.meta_path)))
+
+    def write_meta(self, **fields: Any) -> None:
+        atomic_write_json(self.meta_path, {**self.read_meta(), **fields})
+
+    def read_launch(self) -> Launch:
+        return cast(Launch, _dict(read_json(self.launch_path)))
+
+    def write_launch(self, pid: int, by: str) -> None:
+        launch: Launch = {"pid": pid, "host": socket.gethostname(), "time": time.time(),
+                          "by": by}
+        atomic_write_json(self.launch_path, launch)
+
+    @contextmanager
+    def trainer_lock(self) -> Iterator[None]:
+        """Held by the one process training this run, for its whole life.
+
+        An ``flock`` on ``.train.lock``: the kernel drops it when the process ends, even by
+        kill -9, so a dead trainer never blocks a retry. A second trainer gets ComptError
+        naming the holder (its pid and host are written into the lock file).
+        """
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                    raise
+                holder = _dict(read_json(self.lock_path))
+                raise ComptError(
+                    f"Run '{self.run_id}' is already being trained by pid "
+                    f"{holder.get('pid', '?')} on {holder.get('host', '?')}; a run has one "
+                    f"trainer at a time. Stop it first (compt stop {self.run_id}) or use "
+                    "another --run-id."
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                      "since": now_iso()}).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
 
 def config_key(config: dict[str, Any]) -> str:
@@ -189,7 +316,7 @@ def config_key(config: dict[str, Any]) -> str:
 
 
 def create_run_folder(
-    runs_dir: Path, config: Any, run_id: str | None = None, status: str = "queued"
+    runs_dir: Path, config: Any, run_id: str | None = None, status: str = Status.QUEUED
 ) -> RunFolder:
     """Make a new run folder with its config.json and an initial status (``queued``).
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from compt.config import RunConfig
 from compt.errors import ComptError
-from compt.runfolder import RunFolder, create_run_folder, now_iso
+from compt.runfolder import Phase, RunFolder, Status, create_run_folder, now_iso
 
 
 def sync_index(runs_dir: Path, run_id: str) -> None:
@@ -69,15 +69,40 @@ def stop_on_signals():
             signal.signal(sig, old)
 
 
-def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) -> tuple[
-        RunFolder, RunConfig]:
-    """A new folder for ``cfg``, or the existing (queued / resumable) folder ``run_id``."""
-    if run_id is not None and (Path(runs_dir) / run_id / "config.json").is_file():
-        folder = RunFolder.open(runs_dir, run_id)
+def existing_run(runs_dir: Path, run_id: str | None) -> RunFolder | None:
+    """The folder of ``run_id`` if that run exists already."""
+    if run_id is None:
+        return None
+    folder = RunFolder(Path(runs_dir) / run_id)
+    return folder if folder.exists() else None
+
+
+def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None,
+                   force: bool = False) -> tuple[RunFolder, RunConfig]:
+    """A new folder for ``cfg``, or the existing (queued / resumable) folder ``run_id``.
+
+    A finished run is never trained again in place: that is refused, or with ``force`` its
+    folder goes to the trash first and ``cfg`` starts afresh under the same id.
+    """
+    folder = existing_run(runs_dir, run_id)
+    if folder is not None and folder.read_status().get("status") == Status.DONE:
+        if not force:
+            raise ComptError(
+                f"Run '{run_id}' has finished already. Pick another --run-id, or add --force "
+                "to move its results to the trash (runs/.trash) and train it again.")
+        if cfg is None:
+            raise ComptError(f"--force on '{run_id}' needs the options to train it with.")
+        from compt.store import RunStore
+
+        with folder.trainer_lock():  # refuses while another process trains it
+            pass
+        RunStore(runs_dir).archive(folder.run_id)
+        folder = None
+    if folder is not None:
         return folder, RunConfig.from_dict(folder.read_config().get("config", {}),
                                            f"{folder.config_path}")
     assert cfg is not None
-    return create_run_folder(runs_dir, cfg, run_id=run_id, status="queued"), cfg
+    return create_run_folder(runs_dir, cfg, run_id=run_id, status=Status.QUEUED), cfg
 
 
 def preflight(cfg: RunConfig) -> list:
@@ -105,12 +130,18 @@ def execute_run(
 
     ``on_trainer(trainer)`` is called once the trainer exists (a hook for tests and tools).
     """
+    with folder.trainer_lock():  # one trainer per run, for this process's whole life
+        return _execute_locked(folder, cfg, resume, reporter, on_trainer, tasks)
+
+
+def _execute_locked(folder: RunFolder, cfg: RunConfig, resume: bool, reporter,
+                    on_trainer, tasks: list | None) -> dict:
     runs_dir = folder.path.parent
     log = run_logger(folder)
     if not resume:  # a restart into an existing folder begins a fresh record
         folder.metrics_path.unlink(missing_ok=True)
         folder.results_path.unlink(missing_ok=True)
-    folder.start_status(total=None, status="running")
+    folder.start_status(total=None, status=Status.RUNNING)
     sync_index(runs_dir, folder.run_id)
     began = time.time()
     try:
@@ -120,7 +151,7 @@ def execute_run(
             return {}
         results["duration_s"] = round(time.time() - began, 2)
         folder.write_results(results)
-        folder.update_status(status="done", phase=None, finished=now_iso(), eta_s=0)
+        folder.update_status(status=Status.DONE, phase=None, finished=now_iso(), eta_s=0)
         log.info("done: average %.2f (%s)", results["average"],
                  ", ".join(f"{k} {v:.1f}" for k, v in results["scores"].items()))
         return results
@@ -128,7 +159,7 @@ def execute_run(
         message = str(exc) if isinstance(exc, ComptError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, KeyboardInterrupt):
             message = "interrupted by the user"
-        folder.update_status(status="failed", error=message, finished=now_iso())
+        folder.update_status(status=Status.FAILED, error=message, finished=now_iso())
         log.error("failed: %s", message)
         if not isinstance(exc, ComptError):
             log.error("%s", traceback.format_exc())
@@ -140,9 +171,9 @@ def execute_run(
 def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     from compt.train import Trainer, build_experiment
 
-    folder.update_status(phase="loading model and data")
+    folder.update_status(phase=Phase.LOADING)
     if reporter is not None:
-        reporter.phase("loading model and data")
+        reporter.phase(Phase.LOADING)
     exp = build_experiment(cfg, tasks)
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{

@@ -15,14 +15,14 @@ keeps them. A ``running`` or ``queued`` run whose process is gone shows as ``int
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import orjson
 import psutil
@@ -32,26 +32,36 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from compt.errors import ComptError
-from compt.runfolder import (
-    RUN_ID_PATTERN,
-    RunFolder,
-    atomic_write_json,
+from compt.files import atomic_write_bytes
+from compt.names import (
+    INDEX_FILE,
+    LOCK_FILE,
+    TRASH_DIR,
+    check_note,
     check_run_id,
+    check_tag,
+    is_run_name,
+)
+from compt.runfolder import (
+    ACTIVE,
+    Launch,
+    Meta,
+    RunFolder,
+    RunStatus,
+    Status,
     default_runs_dir,
-    read_json,
+    is_number,
 )
 
-INDEX_FILE = "index.json"
-LOCK_FILE = ".index.lock"
-TRASH_DIR = ".trash"
-META_FILE = "meta.json"  # tags and note, editable after the run (config.json is immutable)
-LAUNCH_FILE = "launch.json"  # pid/host of the process that will run a queued run
+__all__ = ["ACTIVE", "HOST", "INDEX_FILE", "LOCK_FILE", "TRASH_DIR", "RunStore", "Summary",
+           "live_state", "process_alive", "read_meta", "summarize"]
+
 LOCK_TIMEOUT_S = 60.0
-ACTIVE = ("queued", "running")
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
                "temperature", "router", "placement", "sampling", "eval_size", "decoding",
                "prompt_encoder", "private_init", "init_sources_from")
 HOST = socket.gethostname()
+log = logging.getLogger("compt.store")
 
 
 class IndexUnreadable(Exception):
@@ -77,6 +87,8 @@ class IndexStorage(Storage):
             return self.path.read_bytes()
         except FileNotFoundError:
             raise IndexUnreadable(f"{self.path} does not exist") from None
+        except IsADirectoryError:
+            raise IndexUnreadable(f"{self.path} is a directory") from None
 
     def read(self) -> dict[str, Any]:
         try:
@@ -115,16 +127,7 @@ class IndexStorage(Storage):
         self._replace(head + body + tail)
 
     def _replace(self, raw: bytes) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".index.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(self.path, raw)
 
 
 def _doc_line(doc_id: str, doc: Any) -> bytes:
@@ -184,44 +187,99 @@ def process_alive(pid: int | None, started_before: float | None = None) -> bool:
         return False
 
 
-def live_state(status: dict[str, Any], launch: dict[str, Any]) -> tuple[str, int | None]:
+def live_state(status: RunStatus, launch: Launch) -> tuple[str, int | None]:
     """The run's status corrected for a dead process, and the pid that owns it.
 
     A running run is owned by its training process (status.json); a queued one by the
     launcher or sweep queue that will start it (launch.json).
     """
-    state = status.get("status") or "queued"
-    if state == "running":
+    state = status.get("status") or Status.QUEUED
+    if state == Status.RUNNING:
         pid = status.get("pid") or launch.get("pid")
         host = status.get("host") or launch.get("host")
         since = status.get("started_ts") or launch.get("time")
     else:
         pid, host, since = launch.get("pid"), launch.get("host"), launch.get("time")
     if state in ACTIVE and pid and host == HOST and not process_alive(pid, since):
-        state = "interrupted"
-    return state, pid
+        state = Status.INTERRUPTED
+    return str(state), pid
 
 
 # -- summaries ---------------------------------------------------------------------------
 
 
-def read_meta(folder: RunFolder) -> dict[str, Any]:
-    meta = read_json(folder.path / META_FILE, {})
-    return meta if isinstance(meta, dict) else {}
+class Summary(TypedDict):
+    """One run in the index (docs/CONTRACTS.md, "Index summary")."""
+
+    run_id: str
+    created: str
+    status: str
+    step: int | None
+    total: int | None
+    method: str | None
+    tasks: list[str]
+    k: int | None
+    seed: int | None
+    data_seed: int | None
+    n_sources: int | None
+    model: str | None
+    hparams: dict[str, Any]
+    scores: dict[str, float]
+    average: float | None
+    duration_s: float | None
+    pid: int | None
+    host: str | None
+    group: str
+    name: str
+    tags: list[str]
+    note: str
+    error: str | None
+    problem: str | None
+    fingerprint: str | None
+    config_key: str | None
 
 
-def summarize(folder: RunFolder) -> dict[str, Any]:
+def read_meta(folder: RunFolder) -> Meta:
+    return folder.read_meta()
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if is_number(value) else None
+
+
+def _checked_results(folder: RunFolder, state: str) -> tuple[dict[str, float], float | None,
+                                                             float | None, str | None]:
+    """Scores, average, duration and a problem (shown in listings) from results.json.
+
+    A results.json of the wrong shape is never trusted in part: its run lists without
+    scores, marked, rather than breaking every listing and report.
+    """
+    results = folder.read_results()
+    if results is None:
+        if folder.results_path.exists():
+            return {}, None, None, "results.json is unreadable or has the wrong shape"
+        return {}, None, None, "results.json is missing" if state == Status.DONE else None
+    scores = {str(k): float(v) for k, v in (results.get("scores") or {}).items()}
+    return scores, _number(results.get("average")), _number(results.get("duration_s")), None
+
+
+def summarize(folder: RunFolder) -> Summary:
     """Build the index summary (docs/CONTRACTS.md) of one run from its folder."""
     record = folder.read_config()
-    cfg = record.get("config") or {}
-    resolved = record.get("resolved") or {}
+    cfg: dict[str, Any] = record.get("config") or {}
+    resolved: dict[str, Any] = record.get("resolved") or {}
     status = folder.read_status()
-    results = folder.read_results() or {}
-    meta = read_meta(folder)
-    launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
-    scores = results.get("scores") or {}
+    meta = folder.read_meta()
+    launch = folder.read_launch()
     lrs = resolved.get("learning_rates") or {}
     state, pid = live_state(status, launch)
+    error = status.get("error")
+    if not isinstance(cfg, dict) or not cfg:
+        cfg, state = {}, Status.FAILED
+        error = error or "config.json is empty or unreadable; this run cannot start."
+    scores, average, duration, problem = _checked_results(folder, state)
+    if not record:
+        problem = "config.json is empty or unreadable"
     hparams = {key: cfg.get(key) for key in HPARAM_KEYS}
     hparams.update(
         prompt_len=resolved.get("prompt_len", cfg.get("prompt_len")),
@@ -231,10 +289,10 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         **{f"lr_{name}": lrs.get(name, cfg.get(f"lr_{name}")) for name in
            ("router", "source", "private")},
     )
-    error = status.get("error")
+    tags = meta.get("tags", cfg.get("tags") or [])
     return {
         "run_id": folder.run_id,
-        "created": record.get("created") or "",
+        "created": str(record.get("created") or ""),
         "status": state,
         "step": status.get("step"),
         "total": status.get("total") or resolved.get("total_steps"),
@@ -247,21 +305,30 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "model": cfg.get("model"),
         "hparams": hparams,
         "scores": scores,
-        "average": results.get("average"),
-        "duration_s": results.get("duration_s"),
+        "average": average,
+        "duration_s": duration,
         "pid": pid,
         "host": status.get("host") or launch.get("host"),
-        "group": cfg.get("group") or "",
-        "name": cfg.get("name") or "",
-        "tags": list(meta.get("tags", cfg.get("tags") or [])),
-        "note": meta.get("note", cfg.get("note") or ""),
+        "group": str(cfg.get("group") or ""),
+        "name": str(cfg.get("name") or ""),
+        "tags": [str(t) for t in tags] if isinstance(tags, list) else [],
+        "note": str(meta.get("note", cfg.get("note") or "")),
         "error": str(error)[:500] if error else None,
+        "problem": problem,
         "fingerprint": record.get("fingerprint"),
         "config_key": record.get("config_key"),
     }
 
 
-def _newest_first(summaries: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+def _well_formed(run_id: str, summary: Any) -> bool:
+    """An index entry a listing can use (anything else is skipped until reindex)."""
+    return (isinstance(summary, dict) and summary.get("run_id") == run_id
+            and isinstance(summary.get("status"), str)
+            and isinstance(summary.get("scores", {}), dict)
+            and isinstance(summary.get("tags", []), list))
+
+
+def _newest_first(summaries: Iterable[Summary]) -> list[Summary]:
     return sorted(summaries, key=lambda s: (s.get("created") or "", s["run_id"]), reverse=True)
 
 
@@ -274,6 +341,7 @@ class RunStore:
         self._lock = FileLock(self.runs_dir / LOCK_FILE, timeout=LOCK_TIMEOUT_S)
         self._db = _IndexDB(self.index_path, storage=IndexStorage)
         self._table: RunTable = self._db.table("runs", cache_size=0)  # no query cache: shared file
+        self._warned = False
 
     # -- locking and the raw index ---------------------------------------------------
 
@@ -288,18 +356,26 @@ class RunStore:
                 f"{LOCK_TIMEOUT_S:.0f} s. Wait for it to finish, then try again."
             ) from None
 
-    def _rows(self) -> dict[str, dict[str, Any]]:
+    def _rows(self) -> dict[str, Summary]:
         """Every summary in the index, rebuilding the index first if it is unreadable."""
         try:
             return self._read_index()
         except IndexUnreadable:
             return {s["run_id"]: s for s in self._rebuild()}
 
-    def _read_index(self) -> dict[str, dict[str, Any]]:
+    def _read_index(self) -> dict[str, Summary]:
+        """The index's well-formed entries; damaged ones are skipped with one warning."""
         # straight from the storage: TinyDB's Document copies cost 20% of `compt ls`
-        return self._db.storage.read().get(self._table.name, {})
+        rows = self._db.storage.read().get(self._table.name, {})
+        good = {k: v for k, v in rows.items() if _well_formed(k, v)}
+        if len(good) < len(rows) and not self._warned:
+            self._warned = True
+            log.warning("%d entries of %s are damaged and were skipped; `compt reindex` "
+                        "rebuilds the index from the run folders.", len(rows) - len(good),
+                        self.index_path)
+        return cast(dict[str, Summary], good)
 
-    def _rebuild(self) -> list[dict[str, Any]]:
+    def _rebuild(self) -> list[Summary]:
         """Recover from a missing/corrupt index: rescan folders, and save if possible."""
         if not self.runs_dir.is_dir():
             return []
@@ -309,10 +385,19 @@ class RunStore:
                     return list(self._read_index().values())
                 except IndexUnreadable:
                     summaries = self.scan()
-                    self._table.replace_all(summaries)
+                    self._write_all(summaries)
                     return summaries
         except (OSError, ComptError):
             return self.scan()  # read-only store or a stuck lock: still answer
+
+    def _write_all(self, summaries: list[Summary]) -> None:
+        """Make the index hold exactly ``summaries``; whatever sits in its place (a
+        directory, say) is moved to the trash first."""
+        if self.index_path.is_dir() and not self.index_path.is_symlink():
+            self.runs_dir.joinpath(TRASH_DIR).mkdir(exist_ok=True)
+            os.replace(self.index_path, self.runs_dir / TRASH_DIR /
+                       f"{INDEX_FILE}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}")
+        self._table.replace_all(cast(list[dict[str, Any]], summaries))
 
     def run_ids_on_disk(self) -> list[str]:
         """Names of the run folders (those with a config.json), in no particular order."""
@@ -320,10 +405,10 @@ class RunStore:
             entries = list(os.scandir(self.runs_dir))
         except OSError:
             return []
-        return [e.name for e in entries if not e.name.startswith(".")
-                and RUN_ID_PATTERN.match(e.name) and os.path.isfile(Path(e.path, "config.json"))]
+        return [e.name for e in entries
+                if is_run_name(e.name) and RunFolder.is_run(Path(e.path))]
 
-    def scan(self) -> list[dict[str, Any]]:
+    def scan(self) -> list[Summary]:
         """Summaries built from the folders alone (no index involved)."""
         return [summarize(RunFolder(self.runs_dir / run_id)) for run_id in self.run_ids_on_disk()]
 
@@ -332,30 +417,35 @@ class RunStore:
     def folder(self, run_id: str) -> RunFolder:
         return RunFolder.open(self.runs_dir, run_id)
 
-    def sync(self, run_id: str) -> dict[str, Any]:
+    def sync(self, run_id: str) -> Summary:
         """Re-read one run's folder and upsert its summary; returns the summary."""
-        check_run_id(run_id)
-        path = self.runs_dir / run_id
+        folder = RunFolder(self.runs_dir / check_run_id(run_id))
         with self.locked():
-            if not (path / "config.json").is_file():
-                try:
-                    self._table.remove(doc_ids=[run_id])
-                except IndexUnreadable:
-                    self._rebuild()
+            if not folder.exists():
+                self._forget(run_id)
                 raise ComptError(f"No run '{run_id}' in {self.runs_dir}.")
-            summary = summarize(RunFolder(path))
+            summary = summarize(folder)
             try:
-                self._table.put(summary)
+                self._table.put(cast(dict[str, Any], summary))
             except IndexUnreadable:
                 self._rebuild()  # the rescan includes this run
         return summary
 
-    def sync_many(self, run_ids: Iterable[str]) -> list[dict[str, Any]]:
+    def _forget(self, run_id: str) -> None:
+        """Drop one run's index entry (its folder is gone)."""
+        try:
+            self._table.remove(doc_ids=[run_id])
+        except IndexUnreadable:
+            self._rebuild()
+        except KeyError:
+            pass  # not in the index either
+
+    def sync_many(self, run_ids: Iterable[str]) -> list[Summary]:
         """``sync`` several runs with a single index write (a sweep queues many at once)."""
         with self.locked():
             summaries = [summarize(self.folder(run_id)) for run_id in run_ids]
             try:
-                self._table.put_many(summaries)
+                self._table.put_many(cast(list[dict[str, Any]], summaries))
             except IndexUnreadable:
                 self._rebuild()
         return summaries
@@ -366,7 +456,7 @@ class RunStore:
             raise ComptError(f"Runs folder {self.runs_dir} does not exist.")
         with self.locked():
             summaries = self.scan()
-            self._table.replace_all(summaries)
+            self._write_all(summaries)
         return len(summaries)
 
     def list(
@@ -378,13 +468,13 @@ class RunStore:
         seed: int | None = None,
         group: str | None = None,
         tag: str | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[Summary]:
         """Summaries matching every given filter, newest first, with live status."""
         rows = [self._live(s) if s.get("status") in ACTIVE else s
                 for s in self._rows().values()]
         out = [
-            s for s in rows
-            if (status is None or s.get("status") == status)
+            s for s in rows if s is not None
+            and (status is None or s.get("status") == status)
             and (method is None or s.get("method") == method)
             and (k is None or s.get("k") == k)
             and (seed is None or s.get("seed") == seed)
@@ -394,14 +484,14 @@ class RunStore:
         ]
         return _newest_first(out)
 
-    def get(self, run_id: str) -> dict[str, Any]:
+    def get(self, run_id: str) -> Summary:
         """One run's summary, built from its folder (cheaper than reading the whole index)."""
         return summarize(self.folder(run_id))
 
     def resolve(self, run_or_group: str) -> list[str]:
         """Run ids named by a run id, a unique run id prefix, or a group name."""
         check_run_id(run_or_group)
-        if (self.runs_dir / run_or_group / "config.json").is_file():
+        if RunFolder(self.runs_dir / run_or_group).exists():
             return [run_or_group]
         rows = _newest_first(self._rows().values())
         group = [s["run_id"] for s in reversed(rows) if s.get("group") == run_or_group]
@@ -421,68 +511,85 @@ class RunStore:
         self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
     ) -> list[str]:
         """Add and remove tags (stored in the run's meta.json); returns the new tags."""
-        add, remove = [t.strip() for t in add], {t.strip() for t in remove}
-        if any(not t or "," in t for t in add):
-            raise ComptError("A tag must be non-empty and contain no comma.")
+        added, removed = [check_tag(t) for t in add], {t.strip() for t in remove}
         with self.locked():
             folder = self.folder(run_id)
             tags = self.get(run_id)["tags"]
-            tags = [t for t in tags if t not in remove] + [t for t in add if t not in tags]
-            self._write_meta(folder, tags=list(dict.fromkeys(tags)))
+            tags = [t for t in tags if t not in removed] + [t for t in added if t not in tags]
+            folder.write_meta(tags=list(dict.fromkeys(tags)))
             return self.sync(run_id)["tags"]
 
     def set_note(self, run_id: str, text: str) -> None:
         """Replace the run's free-text note (an empty text clears it)."""
+        note = check_note(text)
         with self.locked():
-            self._write_meta(self.folder(run_id), note=text.strip())
+            self.folder(run_id).write_meta(note=note)
             self.sync(run_id)
 
-    def _write_meta(self, folder: RunFolder, **fields: Any) -> None:
-        atomic_write_json(folder.path / META_FILE, {**read_meta(folder), **fields})
-
     def remove(self, run_id: str, purge: bool = False) -> Path | None:
-        """Move a run to ``runs/.trash/`` (or delete it with ``purge``); returns where it went."""
-        check_run_id(run_id)
-        source = self.runs_dir / run_id
-        if (source / "config.json").is_file():
-            state = summarize(RunFolder(source))["status"]
+        """Move a run to ``runs/.trash/`` (or delete it with ``purge``); returns where it
+        went, or None when only its index entry was left (or it was purged).
+
+        The index entry goes first: should moving the folder then fail, the entry is put
+        back, so the index and the folders agree whichever step a fault stops.
+        """
+        folder = RunFolder(self.runs_dir / check_run_id(run_id))
+        if folder.exists():
+            state = summarize(folder)["status"]
             if state in ACTIVE:
                 raise ComptError(
                     f"Run '{run_id}' is {state}; stop it first (compt stop {run_id}).")
         elif run_id not in self._rows():
             raise ComptError(f"No run '{run_id}' in {self.runs_dir}.")
         with self.locked():
-            target = None
-            if source.is_dir():
-                if purge:
-                    shutil.rmtree(source)
-                else:
-                    trash = self.runs_dir / TRASH_DIR
-                    trash.mkdir(exist_ok=True)
-                    target = trash / run_id
-                    if target.exists():
-                        target = trash / f"{run_id}.{time.strftime('%Y%m%d-%H%M%S')}"
-                    os.replace(source, target)
+            self._forget(run_id)
+            if not folder.path.is_dir():
+                return None
             try:
-                self._table.remove(doc_ids=[run_id])
-            except IndexUnreadable:
-                self._rebuild()
+                return self._discard(folder.path, purge)
+            except OSError:
+                if folder.exists():
+                    self.sync(run_id)
+                raise
+
+    def _discard(self, source: Path, purge: bool) -> Path | None:
+        if purge:
+            shutil.rmtree(source)
+            return None
+        trash = self.runs_dir / TRASH_DIR
+        trash.mkdir(exist_ok=True)
+        target = trash / source.name
+        if target.exists():
+            target = trash / f"{source.name}.{time.strftime('%Y%m%d-%H%M%S')}"
+        os.replace(source, target)
         return target
+
+    def archive(self, run_id: str) -> Path | None:
+        """Move a finished run to the trash so that its id can be trained afresh (--force)."""
+        return self.remove(run_id)
 
     # -- live status -------------------------------------------------------------------
 
-    def _live(self, summary: dict[str, Any]) -> dict[str, Any]:
-        """Refresh an active run from its folder (progress, a dead process); heal the index."""
+    def _live(self, summary: Summary) -> Summary | None:
+        """Refresh an active run from its folder (progress, a dead process); heal the index.
+
+        None: the run's folder is gone (its stale entry is dropped)."""
         folder = RunFolder(self.runs_dir / summary["run_id"])
         status = folder.read_status()
         if not status:
-            return summary
-        launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
-        state, pid = live_state(status, launch)
-        if state not in ACTIVE and state != "interrupted":
+            if folder.path.is_dir():
+                return summary
+            try:
+                with self.locked():
+                    self._forget(summary["run_id"])
+            except (OSError, ComptError):
+                pass  # a read-only store: still leave the gone run out of the listing
+            return None
+        state, pid = live_state(status, folder.read_launch())
+        if state not in ACTIVE and state != Status.INTERRUPTED:
             try:  # finished, but its last index update was lost: fix the index
                 return self.sync(summary["run_id"])
-            except ComptError:
+            except (ComptError, OSError):
                 pass
         return {**summary, "status": state, "pid": pid,
                 "step": status.get("step"), "total": status.get("total") or summary.get("total")}

@@ -24,7 +24,7 @@ from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batc
 from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
 from compt.model import PromptedModel, load_backbone
-from compt.runfolder import RunFolder, now_iso
+from compt.runfolder import Phase, RunFolder, Status, now_iso
 from compt.schedule import lr_factor, temperature_at
 from compt.tasks import resolve_tasks
 from compt.tasks.base import Example, Task
@@ -144,8 +144,8 @@ class Trainer:
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
                       total, exp.device)
-        self.folder.update_status(status="running", phase="training", total=total, step=step,
-                                  error=None)
+        self.folder.update_status(status=Status.RUNNING, phase=Phase.TRAINING, total=total,
+                                  step=step, error=None)
         self.reporter.start(total, step)
         started, last_status = time.time(), 0.0
         recent: deque[float] = deque(maxlen=20)
@@ -177,14 +177,14 @@ class Trainer:
                     self._eval_row(step)
             if self.stop_requested:
                 self._checkpoint(step)
-                self.folder.update_status(status="stopped", step=step, finished=now_iso())
+                self.folder.update_status(status=Status.STOPPED, step=step, finished=now_iso())
                 self.log.info("stopped at step %d; checkpoint saved, `compt retry` resumes",
                               step)
                 self.reporter.finish()
                 return {}
         train_time = time.time() - started
         self._checkpoint(step)
-        self.phase("evaluating")
+        self.phase(Phase.EVALUATING)
         results = self.evaluate()
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
@@ -230,9 +230,11 @@ class Trainer:
         path = self.folder.checkpoint_path
         if not path.is_file():
             self.log.info("no checkpoint to resume from; starting at step 0")
+            self.folder.truncate_metrics(0)
             return 0
         params, step = restore_checkpoint(path, self.optimizer)
         self.exp.model.load_trainable_state(params)
+        self.folder.truncate_metrics(step)  # the steps after the checkpoint are redone
         self.log.info("resumed from checkpoint at step %d", step)
         return step
 
@@ -284,6 +286,6 @@ class Trainer:
             sources = [f"src_{i + 1}" for i in range(exp.model.prompt.n_sources)]
             results["router"] = {"tasks": names, "sources": sources, **router}
         if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
-            self.phase("per-prompt analysis")
+            self.phase(Phase.ANALYSIS)
             analysis.add_per_prompt(self, results, per_task)
         return results

@@ -158,7 +158,7 @@ def test_every_command_works_with_a_damaged_index(compt, three_runs, runs_dir, d
     (["ls", "--format", "xml"], "--format must be one of"),
     (["sweep", "--grid", "lr_routr=1,2", "--dry-run"], "Unknown config key 'lr_routr'"),
     (["sweep", "--jobs", "0"], "--jobs must be at least 1"),
-    (["sweep", "--group", "../x"], "not a valid run id"),
+    (["sweep", "--group", "../x"], "not a valid group name"),
 ])
 def test_user_mistakes_exit_2_with_a_message(compt, three_runs, args, message):
     code, out, err = compt(*args)

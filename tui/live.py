@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compt.runfolder import read_json
-from compt.store import ACTIVE, LAUNCH_FILE, live_state
+from compt.runfolder import RunFolder
+from compt.store import ACTIVE, live_state
 from tui.tails import JsonlTail
 
 LOSS_HISTORY = 256  # losses kept per run: plenty for an 8-glyph sparkline
@@ -70,19 +70,19 @@ class LiveRuns:
 
     def _read_status(self, run_id: str) -> dict[str, Any] | None:
         """The run's status if its file changed or its process died since the last poll."""
-        folder = self.runs_dir / run_id
+        folder = RunFolder(self.runs_dir / run_id)
         try:
-            mtime = (folder / "status.json").stat().st_mtime_ns
+            mtime = folder.status_path.stat().st_mtime_ns
         except OSError:
             return None
         changed = run_id not in self._status or mtime != self._mtimes.get(run_id)
         if changed:
-            self._status[run_id] = read_json(folder / "status.json", {}) or {}
+            self._status[run_id] = dict(folder.read_status())
             self._mtimes[run_id] = mtime
         status = self._status[run_id]
         state = status.get("status") or "queued"
         if state in ACTIVE:  # a process that died leaves "running" behind: ask the OS
-            state, _pid = live_state(status, read_json(folder / LAUNCH_FILE, {}) or {})
+            state, _pid = live_state(status, folder.read_launch())
         if changed or state != self._states.get(run_id):
             self._states[run_id] = state
             return {**status, "status": state}
@@ -92,7 +92,7 @@ class LiveRuns:
         """All losses known so far, or None when no new training row arrived."""
         tail = self._tails.get(run_id)
         if tail is None:
-            tail = self._tails[run_id] = JsonlTail(self.runs_dir / run_id / "metrics.jsonl")
+            tail = self._tails[run_id] = JsonlTail(RunFolder(self.runs_dir / run_id).metrics_path)
         new = [row["loss"] for row in tail.rows()
                if isinstance(row.get("loss"), int | float) and "eval" not in row]
         if not new:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 from rich.console import Console
@@ -16,14 +17,38 @@ for _module in ("run_cmd", "store_cmds", "report_cmds"):
     importlib.import_module(f"compt.cli.{_module}")
 
 
+def _warnings_to_stderr() -> None:
+    """Library warnings (a damaged index entry, say) reach the user as one plain line."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logger = logging.getLogger("compt")
+    if not logger.handlers:
+        logger.addHandler(handler)
+
+
+def write_fault(exc: OSError) -> str:
+    """One paragraph for a failed read or write (read-only store, full disk, ...)."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return (f"Could not write or read{where}: {exc.strerror or exc}. Check that the runs "
+            "folder is writable and its disk has free space, then try again (no file was "
+            "left half-written).")
+
+
 def main(argv: list[str] | None = None) -> None:
+    _warnings_to_stderr()
     try:
         app(args=argv, standalone_mode=True)
     except ComptError as exc:
-        Console(stderr=True).print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
-        )
+        _error(str(exc))
         sys.exit(exc.exit_code)
+    except OSError as exc:
+        _error(write_fault(exc))
+        sys.exit(2)
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         sys.exit(130)
+
+
+def _error(message: str) -> None:
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)

@@ -38,7 +38,7 @@ from compt.report import (
     lookup,
     paired_comparison,
 )
-from compt.runfolder import default_runs_dir, read_json
+from compt.runfolder import RunFolder, default_runs_dir
 from compt.store import RunStore
 
 SELECTOR_HELP = "Run ids, group names, or key=value filters (e.g. method=ssum,k=8)."
@@ -103,11 +103,13 @@ class Selection:
 
     def config_of(self, summary: dict[str, Any]) -> dict[str, Any]:
         """A run's full config (config.json), to name what tells configurations apart."""
-        return read_json(self.store.runs_dir / summary["run_id"] / "config.json", {}).get(
-            "config", {})
+        return dict(self._folder(summary).read_config().get("config") or {})
 
     def results(self, summary: dict[str, Any]) -> dict[str, Any]:
-        return read_json(self.store.runs_dir / summary["run_id"] / "results.json", {}) or {}
+        return dict(self._folder(summary).read_results() or {})
+
+    def _folder(self, summary: dict[str, Any]) -> RunFolder:
+        return RunFolder(self.store.runs_dir / summary["run_id"])
 
 
 def _matches(value: Any, text: str) -> bool:
@@ -221,7 +223,7 @@ def transfer_cmd(
     sel = Selection(runs_dir, status, method, task, k, group, tag)
 
     def build(config: Any) -> Any:
-        found = [read_json(sel.runs_dir / r["run_id"] / "transfer.json") for r in config.runs]
+        found = [RunFolder(sel.runs_dir / r["run_id"]).read_transfer() for r in config.runs]
         return transfer_matrix([t for t in found if t], config.title())
 
     emit(_per_config(sel, selectors, build), fmt, output)

@@ -96,6 +96,9 @@ def run(
         help="Train into this run folder (an existing queued run, or a new id).")] = None,
     resume: Annotated[bool, typer.Option(
         help="With --run-id: continue from the run's checkpoint.")] = False,
+    force: Annotated[bool, typer.Option(
+        help="With the --run-id of a finished run: move it to the trash and train anew.")
+    ] = False,
     detached: Annotated[bool, typer.Option(
         help="No terminal output (used by the launcher; the log is train.log).")] = False,
 ) -> None:
@@ -105,16 +108,22 @@ def run(
     on the CPU (about two minutes on 2 cores). Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
-    from compt.runner import execute_run, preflight, prepare_folder
+    from compt.errors import ComptError
+    from compt.runner import execute_run, existing_run, preflight, prepare_folder
 
     store = runs_dir or default_runs_dir()
     overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
                  "n_sources": n_sources, "max_steps": max_steps, "device": device,
                  "group": group}
-    existing = run_id is not None and (store / run_id / "config.json").is_file()
-    cfg = None if existing else build_config(config, overrides, set_)
+    existing = existing_run(store, run_id) is not None
+    options = config is not None or bool(set_) or any(v is not None for v in overrides.values())
+    if existing and options and not force:
+        raise ComptError(
+            f"Run '{run_id}' exists and trains with its stored config, so these options "
+            "would be ignored. Pick a new --run-id (or --force to replace a finished run).")
+    cfg = None if existing and not force else build_config(config, overrides, set_)
     tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
-    folder, cfg = prepare_folder(cfg, store, run_id)
+    folder, cfg = prepare_folder(cfg, store, run_id, force=force)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
                       f"seed {cfg.seed} · {cfg.model} → {folder.path}")
@@ -152,7 +161,7 @@ def analyze(
     from compt import analysis
     from compt.checkpoint import load_params
     from compt.config import RunConfig
-    from compt.runfolder import RunFolder, atomic_write_json
+    from compt.runfolder import RunFolder
     from compt.train import build_experiment
 
     folder = RunFolder.open(runs_dir or default_runs_dir(), run_id)
@@ -163,5 +172,5 @@ def analyze(
     if transfer:
         with console.status("cross-task transfer"):
             matrix = analysis.transfer_matrix(exp)
-        atomic_write_json(folder.path / "transfer.json", matrix)
-        console.print(f"wrote {folder.path / 'transfer.json'} (see: compt transfer {run_id})")
+        folder.write_transfer(matrix)
+        console.print(f"wrote {folder.transfer_path} (see: compt transfer {run_id})")

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from compt.cli.app import RUNS_DIR_HELP, app
@@ -54,11 +55,12 @@ def _one_run(store: RunStore, text: str) -> str:
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
+    """A value as table text; user strings are escaped, never read as markup."""
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.{digits}f}"
-    return str(value)
+    return escape(str(value))
 
 
 def _score(value: Any) -> str:
@@ -77,12 +79,17 @@ def _progress(summary: dict[str, Any]) -> str:
 def _tasks_short(tasks: list[str]) -> str:
     if not tasks:
         return "-"
-    return tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}"
+    return escape(tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}")
 
 
-def _status_text(status: str) -> str:
+PROBLEM_MARK = "!"
+
+
+def _status_text(status: str, problem: str | None = None) -> str:
+    """The status, coloured, with a mark when the run's files are damaged."""
     style = STATUS_STYLE.get(status)
-    return f"[{style}]{status}[/]" if style else status
+    text = f"[{style}]{escape(status)}[/]" if style else escape(status)
+    return text + PROBLEM_MARK if problem else text
 
 
 # -- ls ---------------------------------------------------------------------------------
@@ -100,7 +107,8 @@ def runs_table(summaries: list[dict[str, Any]]) -> Table:
     table.add_column("prog", justify="right", no_wrap=True)
     table.add_column("avg", justify="right", no_wrap=True)
     for s in summaries:
-        table.add_row(_status_text(s["status"]), s["run_id"], s.get("method") or "-",
+        table.add_row(_status_text(s["status"], s.get("problem")), s["run_id"],
+                      _fmt(s.get("method")),
                       _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
                       _progress(s), _score(s.get("average")))
     return table
@@ -108,7 +116,7 @@ def runs_table(summaries: list[dict[str, Any]]) -> Table:
 
 CSV_FIELDS = ("run_id", "created", "status", "method", "tasks", "k", "seed", "data_seed",
               "n_sources", "model", "average", "duration_s", "step", "total", "group", "tags",
-              "note", "fingerprint", "config_key")
+              "note", "fingerprint", "config_key", "problem")
 
 
 def write_csv(summaries: list[dict[str, Any]], out: Any) -> None:
@@ -158,9 +166,12 @@ def ls(
     console = _console()
     if not runs:
         console.print(f"No runs in {store.runs_dir} match." if store.runs_dir.is_dir()
-                      else f"No runs yet ({store.runs_dir} does not exist).")
+                      else f"No runs yet ({store.runs_dir} does not exist).", markup=False)
         return
     console.print(runs_table(shown))
+    if any(s.get("problem") for s in shown):
+        console.print(f"[dim]{PROBLEM_MARK}: a file of the run is missing or damaged; "
+                      "compt show RUN says which.[/]")
     if len(shown) < len(runs):
         console.print(f"[dim]{len(shown)} of {len(runs)} runs; --limit 0 shows all.[/]")
 
@@ -213,7 +224,7 @@ def show(
         })
         return
     console = _console()
-    console.print(f"[bold]{run_id}[/]  {_status_text(summary['status'])}")
+    console.print(f"[bold]{run_id}[/]  {_status_text(summary['status'], summary['problem'])}")
     total = status.get("total")
     facts = [("folder", str(folder.path)), ("created", summary.get("created")),
              ("group", summary.get("group")), ("tags", ", ".join(summary.get("tags") or [])),
@@ -228,22 +239,24 @@ def show(
              ("started", status.get("started")), ("finished", status.get("finished")),
              ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
               else None),
-             ("error", status.get("error"))]
+             ("error", status.get("error")), ("problem", summary.get("problem"))]
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column(overflow="fold")
     for name, value in facts:
         if value:
-            grid.add_row(f"[bold]{name}[/]", str(value))
+            grid.add_row(f"[bold]{name}[/]", escape(str(value)))
     console.print(grid)
     config = Table("config key", "value", box=None, pad_edge=False, header_style="bold")
     for key, value in _config_rows(record.get("config", {}), all_config):
-        config.add_row(key, json.dumps(value) if isinstance(value, list) else _fmt(value, 4))
+        config.add_row(key, escape(json.dumps(value)) if isinstance(value, list)
+                       else _fmt(value, 4))
     console.print(config)
     if results.get("scores"):
         scores = Table("task", "metric", "score", box=None, pad_edge=False, header_style="bold")
         for task, score in results["scores"].items():
-            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""), _score(score))
+            metric = (results.get("primary_metric") or {}).get(task, "")
+            scores.add_row(escape(task), escape(str(metric)), _score(score))
         scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
         console.print(scores)
     log = tail_lines(folder.log_path, lines)
@@ -283,7 +296,7 @@ def diff(
         rows.append(("average", store.get(a).get("average"), store.get(b).get("average")))
         for task, x, y in rows:
             delta = f"{y - x:+.1f}" if x is not None and y is not None else "-"
-            table.add_row(task, _score(x), _score(y), delta)
+            table.add_row(escape(task), _score(x), _score(y), delta)
         console.print(table)
 
 
@@ -346,7 +359,7 @@ def tag(
     store = _store(runs_dir)
     run_id = _one_run(store, run)
     now = store.set_tags(run_id, remove=tags) if remove else store.set_tags(run_id, add=tags)
-    _console().print(f"{run_id}: tags {', '.join(now) or '(none)'}")
+    _console().print(f"{run_id}: tags {escape(', '.join(now)) or '(none)'}")
 
 
 @app.command()
@@ -373,7 +386,12 @@ def rm(
     console = _console()
     for run_id in ids:
         target = store.remove(run_id, purge=purge)
-        console.print(f"deleted {run_id}" if purge else f"moved {run_id} to {target}")
+        if purge:
+            console.print(f"deleted {run_id}")
+        elif target is None:
+            console.print(f"removed {run_id} from the index (its folder was already gone)")
+        else:
+            console.print(f"moved {run_id} to {escape(str(target))}")
 
 
 @app.command()
@@ -395,7 +413,7 @@ def plan_table(cells: list[Any]) -> Table:
               "duplicate": "skip: repeated cell"}
     for i, cell in enumerate(cells, 1):
         action = labels[cell.action] + (f" ({cell.existing})" if cell.existing else "")
-        values = [json.dumps(cell.values[k]) if isinstance(cell.values.get(k), list)
+        values = [escape(json.dumps(cell.values[k])) if isinstance(cell.values.get(k), list)
                   else _fmt(cell.values.get(k), 4) for k in keys]
         table.add_row(str(i), *values, action if cell.runs else f"[dim]{action}[/]")
     return table
@@ -419,12 +437,12 @@ def sweep(
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
     from compt.launcher import launch_sweep, new_group_id
-    from compt.runfolder import check_run_id
+    from compt.names import check_group
     from compt.sweep import expand, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
-    group = check_run_id(group) if group else new_group_id()
+    group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
     base, grid_values = load_sweep(config, set_, grid)
     cells = plan(expand(base, grid_values), store, force=force)

@@ -12,14 +12,12 @@ import difflib
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from compt.errors import ComptError
+from compt.files import read_mapping
 from compt.tasks.base import METRICS, STSB_GRID, Example, Task
 
 DEFINITION_SUFFIXES = (".toml", ".yaml", ".yml", ".json")
@@ -82,22 +80,7 @@ def load_task_file(path: str | Path) -> Task:
 
 
 def _read_definition(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ComptError(f"Task definition file '{path}' does not exist.")
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".toml":
-            data = tomllib.loads(text)
-        elif path.suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError,
-            UnicodeDecodeError) as exc:
-        raise ComptError(f"Task definition '{path}' is not valid: {exc}") from None
-    if not isinstance(data, dict):
-        raise ComptError(f"Task definition '{path}' must hold key = value pairs (docs/tasks.md).")
-    return data
+    return read_mapping(path, "Task definition", " (docs/tasks.md)")
 
 
 def _string_list(value: Any, key: str, where: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from compt import export
 from compt.errors import ComptError
 from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
 from compt.report import build_table, group_by_config, label_text, run_order
-from compt.runfolder import read_json
+from compt.runfolder import RunFolder
 from tui.diff import ConfigDiff, config_diff
 from tui.messages import CompareBuilt
 from tui.screens.base import ComptScreen
@@ -71,7 +71,7 @@ class CompareScreen(ComptScreen):
         summaries = run_order(s for s in store.list() if s["run_id"] in wanted)  # one index read
         if not summaries:
             raise ComptError("None of the selected runs is in the store any more.")
-        records = {s["run_id"]: read_json(store.runs_dir / s["run_id"] / "config.json", {}) or {}
+        records = {s["run_id"]: RunFolder(store.runs_dir / s["run_id"]).read_config()
                    for s in summaries}
         configs = {rid: r.get("config") or {} for rid, r in records.items()}
         groups = group_by_config(summaries)
@@ -100,7 +100,7 @@ class CompareScreen(ComptScreen):
         """Per configuration: per-prompt scores and router weights, averaged over seeds."""
         matrices, reasons = [], []
         for group in groups.values():
-            results = [read_json(runs_dir / s["run_id"] / "results.json") or {} for s in group]
+            results = [RunFolder(runs_dir / s["run_id"]).read_results() or {} for s in group]
             for make in (per_prompt_matrix, lambda r, title: router_matrices(r, title)[0]):
                 try:
                     matrices.append(make(results, title=_label(group[0])))

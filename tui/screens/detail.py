@@ -25,8 +25,8 @@ from compt import export
 from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
-from compt.runfolder import read_json
-from compt.store import ACTIVE, LAUNCH_FILE, live_state
+from compt.runfolder import RunFolder
+from compt.store import ACTIVE, live_state
 from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
 from tui.screens.base import ComptScreen
@@ -79,10 +79,10 @@ class RunDetailScreen(ComptScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        folder = self.app.store.runs_dir / self.run_id
+        folder = RunFolder(self.app.store.runs_dir / self.run_id)
         self._paths = folder
-        self._log = LineTail(folder / "train.log", backlog=LOG_BACKLOG)
-        self._metrics = JsonlTail(folder / "metrics.jsonl")
+        self._log = LineTail(folder.log_path, backlog=LOG_BACKLOG)
+        self._metrics = JsonlTail(folder.metrics_path)
         self._status_mtime: int | None = None
         self._status: dict[str, Any] = {}
         self._state: str | None = None
@@ -107,29 +107,29 @@ class RunDetailScreen(ComptScreen):
             if live is not None and live["status"] not in ACTIVE and not first:
                 summary = self.app.store.get(self.run_id)  # finished: the index has its scores
             results = None
-            if not self._has_results and (folder / "results.json").is_file():
-                results = read_json(folder / "results.json")
+            if not self._has_results and folder.results_path.is_file():
+                results = folder.read_results()
                 self._has_results = results is not None
-            config = read_json(folder / "config.json", {}) if first else None
+            config = folder.read_config() if first else None
             log_lines, rows = self._log.read(), self._metrics.rows()
             if first or live or results or log_lines or rows:
                 self.post_message(RunFollowed(summary, live, log_lines, rows, results, config))
         finally:
             self._following = False
 
-    def _read_live(self, folder: Path) -> dict[str, Any] | None:
+    def _read_live(self, folder: RunFolder) -> dict[str, Any] | None:
         """status.json when it changed (by mtime) or when its process died; else None."""
         try:
-            mtime = (folder / "status.json").stat().st_mtime_ns
+            mtime = folder.status_path.stat().st_mtime_ns
         except OSError:
             mtime = None
         changed = mtime != self._status_mtime
         if changed:
             self._status_mtime = mtime
-            self._status = read_json(folder / "status.json", {}) or {}
+            self._status = dict(folder.read_status())
         state = self._status.get("status") or "queued"
         if state in ACTIVE:
-            state = live_state(self._status, read_json(folder / LAUNCH_FILE, {}) or {})[0]
+            state = live_state(self._status, folder.read_launch())[0]
         if not changed and state == self._state:
             return None
         self._state = state
@@ -200,7 +200,7 @@ class RunDetailScreen(ComptScreen):
             ("duration", f"{s['duration_s']:.0f} s" if s.get("duration_s") else None),
             ("process", f"pid {s.get('pid')} on {s.get('host')}"
              if s.get("pid") and state in ACTIVE else None),
-            ("folder", str(self._paths)),
+            ("folder", str(self._paths.path)),
             ("error", Text(str(live.get("error")), style="bold") if live.get("error") else None),
         ]
         for name, value in facts:

@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from compt.errors import ComptError
-from compt.store import ACTIVE, RunStore
+from compt.store import ACTIVE, INDEX_FILE, RunStore
 from tui.live import LiveRuns
 from tui.messages import RunsChanged, RunsLoaded
 from tui.rows import DESCENDING_FIRST, GROUPS, SORTS, Group, RunRow, View, matches, parse_query
@@ -32,7 +32,7 @@ FILTER_DELAY_S = 0.2
 
 def index_mtime(runs_dir: Path) -> int | None:
     try:
-        return (runs_dir / "index.json").stat().st_mtime_ns
+        return (runs_dir / INDEX_FILE).stat().st_mtime_ns
     except OSError:
         return None
 
