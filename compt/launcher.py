@@ -158,7 +158,7 @@ def _discard_unstarted(store: RunStore, run_ids: list[str]) -> None:
     """Undo a sweep that could not start: no ``queued`` run may be left without a queue."""
     for run_id in run_ids:
         try:
-            store.remove(run_id, purge=True)
+            store.remove(run_id, purge=True, unstarted=True)
         except (ComptError, OSError):
             try:  # cannot delete it: at least never show it as queued forever
                 RunFolder(store.runs_dir / run_id).update_status(

@@ -19,7 +19,7 @@ TRASH_DIR = ".trash"
 QUEUES_DIR = ".queues"
 RESERVED = frozenset(name.lower() for name in (INDEX_FILE, LOCK_FILE, TRASH_DIR, QUEUES_DIR))
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")  # \Z: no trailing newline
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 MAX_TAG = 64
 

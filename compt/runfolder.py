@@ -24,6 +24,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -331,13 +332,17 @@ def create_run_folder(
     except ComptError:
         pass  # the run itself will fail with the full explanation
     folder = RunFolder.create(Path(runs_dir), run_id or new_run_id(config.method))
-    folder.write_config({
-        "run_id": folder.run_id,
-        "created": now_iso(),
-        "config": config.to_dict(),
-        "resolved": resolved,
-        "fingerprint": config.fingerprint(),
-        "config_key": config_key(config.to_dict()),
-    })
-    folder.update_status(status=status, step=0, total=None, pid=None, error=None)
+    try:
+        folder.update_status(status=status, step=0, total=None, pid=None, error=None)
+        folder.write_config({  # last: a folder is a run once its config.json exists
+            "run_id": folder.run_id,
+            "created": now_iso(),
+            "config": config.to_dict(),
+            "resolved": resolved,
+            "fingerprint": config.fingerprint(),
+            "config_key": config_key(config.to_dict()),
+        })
+    except BaseException:
+        shutil.rmtree(folder.path, ignore_errors=True)  # no half-made run (a full disk)
+        raise
     return folder

@@ -526,15 +526,16 @@ class RunStore:
             self.folder(run_id).write_meta(note=note)
             self.sync(run_id)
 
-    def remove(self, run_id: str, purge: bool = False) -> Path | None:
+    def remove(self, run_id: str, purge: bool = False, unstarted: bool = False) -> Path | None:
         """Move a run to ``runs/.trash/`` (or delete it with ``purge``); returns where it
         went, or None when only its index entry was left (or it was purged).
 
         The index entry goes first: should moving the folder then fail, the entry is put
         back, so the index and the folders agree whichever step a fault stops.
+        ``unstarted``: the caller knows no process owns the run yet (a sweep undoing itself).
         """
         folder = RunFolder(self.runs_dir / check_run_id(run_id))
-        if folder.exists():
+        if folder.exists() and not unstarted:
             state = summarize(folder)["status"]
             if state in ACTIVE:
                 raise ComptError(

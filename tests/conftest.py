@@ -87,3 +87,19 @@ def wait_for():
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
     return wait
+
+
+@pytest.fixture
+def compt(capsys, monkeypatch):
+    """Run ``compt ARGS`` in-process at 80 columns; returns (exit code, stdout, stderr)."""
+    from compt.cli import main
+
+    monkeypatch.setenv("COLUMNS", "80")
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_:
+            main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return exit_.value.code or 0, out, err
+
+    return run

@@ -12,24 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from compt.cli import main
 from compt.store import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def compt(capsys, monkeypatch):
-    """Run ``compt ARGS`` in-process at 80 columns; returns (exit code, stdout, stderr)."""
-    monkeypatch.setenv("COLUMNS", "80")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exit_:
-            main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return exit_.value.code or 0, out, err
-
-    return run
 
 
 @pytest.fixture

@@ -17,13 +17,17 @@ for _module in ("run_cmd", "store_cmds", "report_cmds"):
     importlib.import_module(f"compt.cli.{_module}")
 
 
-def _warnings_to_stderr() -> None:
+class _WarningLine(logging.Handler):
     """Library warnings (a damaged index entry, say) reach the user as one plain line."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        sys.stderr.write(f"warning: {record.getMessage()}\n")  # stderr of the moment
+
+
+def _warnings_to_stderr() -> None:
     logger = logging.getLogger("compt")
-    if not logger.handlers:
-        logger.addHandler(handler)
+    if not any(isinstance(h, _WarningLine) for h in logger.handlers):
+        logger.addHandler(_WarningLine(logging.WARNING))
 
 
 def write_fault(exc: OSError) -> str:
