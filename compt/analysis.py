@@ -8,18 +8,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compt.checkpoint import load_params
 from compt.data import Encoded
 from compt.errors import ComptError
-from compt.evaluate import predict, score_task
+from compt.evaluate import predict, score_task, split_by_task
 from compt.model import FULL, PromptedModel, PromptMask
 from compt.runfolder import RunFolder, check_run_id, default_runs_dir
 
 if TYPE_CHECKING:
-    from compt.train import Experiment, Trainer
+    from compt.train import Experiment
 
 
 def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
@@ -44,33 +45,48 @@ def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
     return subset, exp.encode(subset)
 
 
-def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None
-                   ) -> None:
-    """Fill ``per_prompt`` and the source/private prediction tables of ``results``.
+def predictions_by_task(exp: Experiment, data: Encoded, **kwargs: Any) -> list[list[int]]:
+    """The model's predictions on ``data``, one list per task (``kwargs``: a prompt mask)."""
+    preds = predict(exp.model, data, exp.tasks, decoding=exp.cfg.decoding, device=exp.device,
+                    autocast=exp.autocast, **kwargs)
+    return split_by_task(data, preds, len(exp.tasks))
+
+
+@dataclass
+class PerPrompt:
+    """The per-prompt analysis: results.json's ``per_prompt`` and, per task, the prediction
+    tables of the source-only and private-only prompts (``{"source": ..., "private": ...}``)."""
+
+    table: dict[str, Any]
+    predictions: dict[str, dict[str, list[list[int]]]]
+
+
+def per_prompt(exp: Experiment, total: list[list[int]] | None = None) -> PerPrompt:
+    """Score each task with prompts masked (SPEC §6), one column per mask.
 
     ``total``: the full model's predictions on the evaluation set, when already computed
     (the analysis subset is a prefix of it, so they are reused rather than recomputed).
     """
-    exp = trainer.exp
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
+    predictions: dict[str, dict[str, list[list[int]]]] = {t.name: {} for t in exp.tasks}
     for column, mask in masks.items():
         if column == "total" and total is not None:
             per_task = [p[: len(exs)] for p, exs in zip(total, subset)]
         else:
-            per_task = trainer.predict_by_task(data, mask=mask)
+            per_task = predictions_by_task(exp, data, mask=mask)
         for task, exs, preds in zip(exp.tasks, subset, per_task):
             scored = score_task(task, exs, preds)
             table[task.name][column] = round(scored.primary, 4)
             kind = {"all_src": "source", "private": "private"}.get(column)
             if kind:
-                results["predictions"][task.name][kind] = scored.confusion
-    results["per_prompt"] = {
-        "columns": list(masks),
-        "scores": table,
-        "eval_size": {t.name: len(exs) for t, exs in zip(exp.tasks, subset)},
-    }
+                predictions[task.name][kind] = scored.confusion
+    return PerPrompt(
+        {"columns": list(masks), "scores": table,
+         "eval_size": {t.name: len(exs) for t, exs in zip(exp.tasks, subset)}},
+        predictions,
+    )
 
 
 def transfer_matrix(exp: Experiment) -> dict:

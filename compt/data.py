@@ -15,10 +15,27 @@ import numpy as np
 import torch
 
 from compt.errors import ComptError
-from compt.model.prompted import Batch
 from compt.tasks.base import Example, Task
 
 EVAL_SEED = 1234  # one fixed evaluation subset for every run, so seeds compare like for like
+
+
+@dataclass
+class Batch:
+    """A tokenised, padded batch; ``label_tasks`` picks candidates (differs only in transfer)."""
+
+    input_ids: torch.Tensor
+    lengths: torch.Tensor
+    task_ids: torch.Tensor
+    labels: torch.Tensor
+    label_tasks: torch.Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(*(t.to(device) for t in (
+            self.input_ids, self.lengths, self.task_ids, self.labels, self.label_tasks)))
+
+    def __len__(self) -> int:
+        return self.input_ids.shape[0]
 
 
 def _rng(seed: int, name: str) -> np.random.Generator:

@@ -13,10 +13,11 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from compt.config import RunConfig
 from compt.errors import ComptError
-from compt.runfolder import Phase, RunFolder, Status, create_run_folder, now_iso
+from compt.runfolder import Phase, Results, RunFolder, Status, create_run_folder, now_iso
 
 
 def sync_index(runs_dir: Path, run_id: str) -> None:
@@ -150,7 +151,7 @@ def _execute_locked(folder: RunFolder, cfg: RunConfig, resume: bool, reporter,
         if not results:
             return {}
         results["duration_s"] = round(time.time() - began, 2)
-        folder.write_results(results)
+        folder.write_results(cast(Results, results))
         folder.update_status(status=Status.DONE, phase=None, finished=now_iso(), eta_s=0)
         log.info("done: average %.2f (%s)", results["average"],
                  ", ".join(f"{k} {v:.1f}" for k, v in results["scores"].items()))

@@ -15,6 +15,7 @@ keeps them. A ``running`` or ``queued`` run whose process is gone shows as ``int
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import shutil
@@ -26,7 +27,7 @@ from typing import Any, TypedDict, cast
 
 import orjson
 import psutil
-from filelock import FileLock, Timeout
+from filelock import AcquireReturnProxy, FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -345,7 +346,7 @@ class RunStore:
 
     # -- locking and the raw index ---------------------------------------------------
 
-    def locked(self) -> FileLock:
+    def locked(self) -> AcquireReturnProxy[FileLock]:
         """The index write lock (re-entrant within this store); raises ComptError on timeout."""
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -488,7 +489,7 @@ class RunStore:
         """One run's summary, built from its folder (cheaper than reading the whole index)."""
         return summarize(self.folder(run_id))
 
-    def resolve(self, run_or_group: str) -> list[str]:
+    def resolve(self, run_or_group: str) -> builtins.list[str]:
         """Run ids named by a run id, a unique run id prefix, or a group name."""
         check_run_id(run_or_group)
         if RunFolder(self.runs_dir / run_or_group).exists():
@@ -509,7 +510,7 @@ class RunStore:
 
     def set_tags(
         self, run_id: str, add: Iterable[str] = (), remove: Iterable[str] = ()
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Add and remove tags (stored in the run's meta.json); returns the new tags."""
         added, removed = [check_tag(t) for t in add], {t.strip() for t in remove}
         with self.locked():

@@ -13,7 +13,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -22,7 +22,7 @@ from compt.checkpoint import restore_checkpoint, save_checkpoint
 from compt.config import RunConfig
 from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
 from compt.errors import ComptError
-from compt.evaluate import predict, score_task, split_by_task
+from compt.evaluate import score_task
 from compt.model import PromptedModel, load_backbone
 from compt.runfolder import Phase, RunFolder, Status, now_iso
 from compt.schedule import lr_factor, temperature_at
@@ -247,10 +247,7 @@ class Trainer:
     # -- evaluation and analysis ---------------------------------------------------------
 
     def predict_by_task(self, data: Encoded, **kwargs) -> list[list[int]]:
-        exp = self.exp
-        preds = predict(exp.model, data, exp.tasks, decoding=exp.cfg.decoding,
-                        device=exp.device, autocast=exp.autocast, **kwargs)
-        return split_by_task(data, preds, len(exp.tasks))
+        return analysis.predictions_by_task(self.exp, data, **kwargs)
 
     def evaluate_scores(self) -> dict[str, float]:
         exp = self.exp
@@ -266,7 +263,7 @@ class Trainer:
         scored = [score_task(t, exs, p)
                   for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)]
         names = [t.name for t in exp.tasks]
-        results = {
+        results: dict[str, Any] = {
             "scores": {n: round(s.primary, 4) for n, s in zip(names, scored)},
             "average": round(sum(s.primary for s in scored) / len(scored), 4),
             "metrics": {n: {k: round(v, 4) for k, v in s.metrics.items()}
@@ -287,5 +284,8 @@ class Trainer:
             results["router"] = {"tasks": names, "sources": sources, **router}
         if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
             self.phase(Phase.ANALYSIS)
-            analysis.add_per_prompt(self, results, per_task)
+            found = analysis.per_prompt(exp, per_task)
+            results["per_prompt"] = found.table
+            for task, tables in found.predictions.items():
+                results["predictions"][task].update(tables)
         return results

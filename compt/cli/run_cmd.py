@@ -122,13 +122,13 @@ def run(
             f"Run '{run_id}' exists and trains with its stored config, so these options "
             "would be ignored. Pick a new --run-id (or --force to replace a finished run).")
     cfg = None if existing and not force else build_config(config, overrides, set_)
-    tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
+    loaded = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
     folder, cfg = prepare_folder(cfg, store, run_id, force=force)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
                       f"seed {cfg.seed} · {cfg.model} → {folder.path}")
     reporter = None if detached else ProgressReporter()
-    results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
+    results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=loaded)
     if detached:
         return
     if not results:

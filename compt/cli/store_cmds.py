@@ -12,6 +12,7 @@ import csv
 import json
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,7 +68,7 @@ def _score(value: Any) -> str:
     return "-" if value is None else f"{float(value):.1f}"
 
 
-def _progress(summary: dict[str, Any]) -> str:
+def _progress(summary: Mapping[str, Any]) -> str:
     if summary["status"] == "done":
         return "100%"
     step, total = summary.get("step"), summary.get("total")
@@ -95,7 +96,7 @@ def _status_text(status: str, problem: str | None = None) -> str:
 # -- ls ---------------------------------------------------------------------------------
 
 
-def runs_table(summaries: list[dict[str, Any]]) -> Table:
+def runs_table(summaries: Sequence[Mapping[str, Any]]) -> Table:
     """The ``compt ls`` table: fits an 80-column terminal, values never by colour alone."""
     table = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
     table.add_column("status", no_wrap=True)
@@ -119,7 +120,7 @@ CSV_FIELDS = ("run_id", "created", "status", "method", "tasks", "k", "seed", "da
               "note", "fingerprint", "config_key", "problem")
 
 
-def write_csv(summaries: list[dict[str, Any]], out: Any) -> None:
+def write_csv(summaries: Sequence[Mapping[str, Any]], out: Any) -> None:
     """One row per run: the summary fields, ``hparams.*`` and one ``score.<task>`` per task."""
     hparams = sorted({k for s in summaries for k in (s.get("hparams") or {})})
     tasks = sorted({t for s in summaries for t in (s.get("scores") or {})})
@@ -339,6 +340,7 @@ def retry_cmd(
         console.print(f"retrying {len(ids)} run(s), {jobs} at a time" if ids
                       else "No failed or interrupted runs.")
         return
+    assert run is not None
     store = _store(runs_dir)
     run_id = retry(_one_run(store, run), runs_dir)
     how = "resuming" if store.folder(run_id).checkpoint_path.is_file() else "restarting"

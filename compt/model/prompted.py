@@ -5,12 +5,11 @@ Only ``self.prompt`` (prompts, encoders, router) is trainable; checkpoints hold 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from compt.config import RunConfig
+from compt.data import Batch
 from compt.model.backbone import Backbone
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
 from compt.model.splice import splice_prompt
@@ -25,24 +24,6 @@ COMMON_WORDS = (
     "many must way said how each word about just people those very through back still "
     "world great make both little long life year day work place right thing true part"
 ).split()
-
-
-@dataclass
-class Batch:
-    """A tokenised, padded batch; ``label_tasks`` picks candidates (differs only in transfer)."""
-
-    input_ids: torch.Tensor
-    lengths: torch.Tensor
-    task_ids: torch.Tensor
-    labels: torch.Tensor
-    label_tasks: torch.Tensor
-
-    def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(t.to(device) for t in (
-            self.input_ids, self.lengths, self.task_ids, self.labels, self.label_tasks)))
-
-    def __len__(self) -> int:
-        return self.input_ids.shape[0]
 
 
 def vocab_token_ids(backbone: Backbone) -> list[int]:

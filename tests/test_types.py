@@ -1,0 +1,21 @@
+"""The type checker over compt/ (settings: pyproject.toml [tool.mypy]): strict on the run
+store's contracts (run folder, names, files, index, config), lenient elsewhere."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None,
+                    reason="mypy is not installed (pip install -e '.[dev]')")
+def test_mypy_finds_no_type_errors_in_compt():
+    result = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True,
+                            text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
