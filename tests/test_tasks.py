@@ -325,7 +325,7 @@ def test_missing_or_broken_definition_file(tmp_path):
     with pytest.raises(ComptError, match="broken.toml' is not valid"):
         resolve_tasks([str(broken)])
     listed = write(tmp_path / "listed.yaml", "- a\n- b\n")
-    with pytest.raises(ComptError, match="must hold key = value pairs"):
+    with pytest.raises(ComptError, match="must hold a table of key = value pairs"):
         resolve_tasks([str(listed)])
 
 
