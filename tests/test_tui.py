@@ -399,7 +399,8 @@ async def test_detail_of_a_pt_run_explains_missing_heatmap(runs, runs_dir):
         app.open_run("pt-s0")
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
                        and app.screen.results is not None)
-        text = str(app.screen.query_one("#heatmap-view").render())
+        await pilot.pause()
+        text = str(app.screen.query_one("#heatmap-view Static").render())
         assert "no per-prompt scores" in text
         await pilot.press("4", "e")  # nothing to export there: a warning, no dialog
         assert not isinstance(app.screen, ExportModal)
@@ -477,19 +478,29 @@ async def test_compare_export_markdown_csv_and_copy(runs, runs_dir, tmp_path, mo
                        and "best-checkpoint" in " ".join(compare.views["table"].notes))
 
 
-async def test_export_to_a_bad_path_is_an_error_not_a_crash(runs, runs_dir, tmp_path):
+async def test_export_refuses_folders_asks_before_overwriting(runs, runs_dir, tmp_path):
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
         await open_compare(pilot)
         folder = tmp_path / "table.md"
         folder.mkdir()
         await pilot.press("e")
-        app.screen.query_one("#path").value = str(folder)
+        modal = app.screen
+        hint = modal.query_one("#export-hint")
+        for path, says in ((folder, "is a folder"), (tmp_path / "new" / "t.md", "no folder")):
+            modal.query_one("#path").value = str(path)
+            await pilot.press("enter")
+            assert app.screen is modal and says in str(hint.render())
+        assert not (tmp_path / "new").exists()  # a typo in the folder creates nothing
+        existing = tmp_path / "old.md"
+        existing.write_text("keep me")
+        modal.query_one("#path").value = str(existing)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
-        assert "is a folder" in app.screen.message
-        await pilot.press("escape")
-        assert isinstance(app.screen, CompareScreen)  # nothing lost, try another name
+        assert app.screen is modal and "press Enter again" in str(hint.render())
+        assert existing.read_text() == "keep me"
+        await pilot.press("enter")  # the second Enter on the same name overwrites
+        await wait_for(pilot, lambda: existing.read_text() != "keep me")
+        assert isinstance(app.screen, CompareScreen)
 
 
 # -- launch form -------------------------------------------------------------------------
@@ -535,9 +546,11 @@ async def test_help_lists_the_screen_keys(runs, runs_dir):
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         rows = app.screen.rows()
-        assert ("RunsScreen", "Compare", "c") in rows
-        assert ("RunsScreen", "Delete", "d, del") in rows
-        assert any(where == "ComptApp" and keys.startswith("f1") for where, _, keys in rows)
+        assert ("runs", "Compare", "c") in rows
+        assert ("runs", "Delete", "d, del") in rows
+        assert any(where == "everywhere" and keys.startswith("f1") for where, _, keys in rows)
+        assert ("runs table", "Top", "home") in rows
+        assert not any(where[:1].isupper() for where, _, _ in rows)  # words, not class names
         await pilot.press("escape")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)

@@ -24,7 +24,7 @@ from compt.runfolder import default_runs_dir
 from compt.store import RunStore
 from tui.commands import ComptCommands
 from tui.messages import WorkerFailed
-from tui.screens.help import HelpScreen
+from tui.screens.help import HelpScreen, where_name
 from tui.screens.modals import ErrorModal
 from tui.screens.runs import RunsScreen
 
@@ -74,8 +74,7 @@ class ComptApp(App):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        name = type(self.screen).__name__.removesuffix("Screen") or "compt"
-        self.push_screen(HelpScreen(self.screen.active_bindings, name))
+        self.push_screen(HelpScreen(self.screen.active_bindings, where_name(self.screen)))
 
     @work(thread=True, name="Reindex", exit_on_error=False)
     def reindex(self) -> None:
@@ -101,6 +100,19 @@ class ComptApp(App):
 
         self.copy_to_clipboard(view_text(view, "markdown"))
         self.notify("Copied as markdown (needs a terminal that allows OSC 52).")
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications quote user strings (run ids, groups, paths): never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Textual saves into ~/Downloads, which servers often lack: else the current folder."""
+        if path is None:
+            downloads = Path("~/Downloads").expanduser()
+            path = str(downloads if downloads.is_dir() else Path.cwd())
+        return super().deliver_screenshot(filename, path, time_format)
 
     # -- errors -----------------------------------------------------------------------
 

@@ -10,22 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from compt import export
 from compt.errors import ComptError
 from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
 from compt.report import build_table, group_by_config, label_text, run_order
 from compt.runfolder import read_json
-from tui.diff import ConfigDiff, config_diff
+from tui.diff import config_diff
 from tui.messages import CompareBuilt
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ExportModal
+from tui.widgets.grid_view import GridView
 
 VIEWS = ("table", "seeds", "diff", "heatmap")
 
@@ -53,15 +51,20 @@ class CompareScreen(ComptScreen):
         with TabbedContent(initial="table"):
             for i, name in enumerate(VIEWS, 1):
                 with TabPane(f"{i} {name.capitalize()}", id=name):
-                    with VerticalScroll(classes="view-scroll"):
-                        yield Static("building…", id=f"{name}-view")
+                    with GridView(id=f"{name}-view", classes="view-scroll"):
+                        yield Static("building…")
         yield Footer()
 
     def describe(self) -> str:
         return f"compare {len(self.run_ids)} run(s) · value: {self.value} (v toggles)"
 
     def on_mount(self) -> None:
+        self.query_one("#table-view", GridView).focus()
         self.build()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The arrows scroll the view on show (← → step through its columns)."""
+        self.query_one(f"#{event.pane.id}-view", GridView).focus()
 
     @work(thread=True, exclusive=True, group="compare.build", name="Building the comparison",
           exit_on_error=False)
@@ -113,25 +116,12 @@ class CompareScreen(ComptScreen):
     def on_compare_built(self, message: CompareBuilt) -> None:
         self.views = message.views
         for name in VIEWS:
-            widget = self.query_one(f"#{name}-view", Static)
+            widget = self.query_one(f"#{name}-view", GridView)
             if name in message.views:
-                widget.update(self._renderable(message.views[name]))
+                widget.show(message.views[name])
             else:
-                widget.update(Text(message.problems.get(name, ""), style="bold"))
+                widget.show_text(message.problems.get(name, ""), style="bold")
         self.query_one("#compare-info", Static).update(self.describe())
-
-    @staticmethod
-    def _renderable(view: Any):
-        if isinstance(view, ConfigDiff):
-            from rich.table import Table
-
-            table = Table("key", *view.run_ids, box=None, header_style="bold")
-            for key, values in zip(view.keys, view.values, strict=True):
-                table.add_row(key, *values)
-            for task, values in view.scores:
-                table.add_row(Text(f"score: {task}", style="bold"), *values)
-            return table
-        return export.rich_view(view)
 
     # -- actions ----------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ Runs start as detached processes, so they keep training after the dashboard clos
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -77,10 +78,10 @@ class LaunchScreen(ComptScreen):
             self.plan = None
             if isinstance(exc, FieldError):
                 self.query_one(f"#field-{exc.field}", Input).add_class("invalid")
-            message.update(f"✗ {exc}")
+            message.update(Text(f"✗ {exc}"))
             message.add_class("invalid")
         else:
-            message.update(f"✓ {self.plan.describe()}")
+            message.update(Text(f"✓ {self.plan.describe()}"))
             message.remove_class("invalid")
         self.query_one("#launch", Button).disabled = self.plan is None
 

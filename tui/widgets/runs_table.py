@@ -34,7 +34,10 @@ class RunsTable(DataTable):
     BINDINGS = [
         Binding("j", "cursor_down", "Cursor down", show=False, id="runs.down"),
         Binding("k", "cursor_up", "Cursor up", show=False, id="runs.up"),
-        Binding("G", "scroll_bottom", "Bottom", show=False, id="runs.bottom"),
+        # DataTable's own Home/End scroll sideways in a row-cursor table: here they mean
+        # the first / last run (a Home then Enter must open the top run)
+        Binding("home", "scroll_top", "Top", show=False, id="runs.top"),
+        Binding("G,end", "scroll_bottom", "Bottom", show=False, id="runs.bottom"),
         Binding("ctrl+d", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("ctrl+u", "page_up", "Page up", show=False, id="runs.page_up"),
     ]
