@@ -485,4 +485,5 @@ class RunStore:
             except ComptError:
                 pass
         return {**summary, "status": state, "pid": pid,
-                "step": status.get("step"), "total": status.get("total") or summary.get("total")}
+                "step": status.get("step"), "total": status.get("total") or summary.get("total"),
+                **{key: status.get(key) for key in ("phase", "phase_done", "phase_total")}}

@@ -17,6 +17,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
+from compt.phases import TRAINING, phase_text
 from compt.report import label_text, lookup
 from compt.store import ACTIVE
 
@@ -71,11 +72,11 @@ COLUMNS = (
     Column("tasks", "tasks", 12),
     Column("k", "k", 3),
     Column("seed", "seed", 4),
-    Column("progress", "prog", 4),
+    Column("progress", "prog", 7),  # "100%", or a phase's count: "120/400" examples
     Column("loss", "loss", len(SPARK_GLYPHS)),
     Column("eta", "eta", 6),
     Column("average", "avg", 5),
-    Column("run", "run", 26),
+    Column("run", "run", 27),  # a generated id whole; RunsTable widens it for longer ones
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
@@ -101,6 +102,11 @@ class RunRow:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
+
+    @property
+    def live(self) -> dict[str, Any]:
+        """status.json when polled, else the summary (both carry step / total / phase)."""
+        return self.status or self.summary
 
     @property
     def progress(self) -> float | None:
@@ -137,14 +143,19 @@ class RunRow:
     def _make_cells(self) -> dict[str, Cell]:
         s = self.summary
         progress = self.progress
+        status, progress_text = self.state, "-" if progress is None else f"{progress:.0%}"
+        if status == "running" and self.live.get("phase") not in (None, TRAINING):
+            status, _, progress_text = phase_text(self.live, short=True).partition(" ")
+        elif status == "done" and format_score(s.get("average")) == "-":
+            status = "done ⚠"  # finished, but its results cannot be read
         return {
             "mark": Cell("✓" if self.marked else " ", "bold"),
-            "status": Cell(self.state, STATUS_STYLE.get(self.state, "")),
+            "status": Cell(status, STATUS_STYLE.get(self.state, "")),
             "method": Cell(str(s.get("method") or "?")),
             "tasks": Cell(",".join(s.get("tasks") or []) or "-"),
             "k": Cell(label_text(s.get("k"))),
             "seed": Cell(label_text(s.get("seed"))),
-            "progress": Cell("-" if progress is None else f"{progress:.0%}"),
+            "progress": Cell(progress_text or "-"),
             "loss": Cell(sparkline(self.losses) or "-"),
             "eta": Cell(format_eta(self.status.get("eta_s")) if self.state == "running" else "-"),
             "average": Cell(format_score(s.get("average"))),

@@ -25,6 +25,7 @@ from compt import export
 from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
+from compt.phases import TRAINING, phase_text
 from compt.runfolder import read_json
 from compt.store import ACTIVE, LAUNCH_FILE, live_state
 from tui.messages import RunFollowed
@@ -197,7 +198,9 @@ class RunDetailScreen(ComptScreen):
         live, state = self.live, self.state
         parts = [self.run_id, state]
         step, total = live.get("step"), live.get("total") or self.summary.get("total")
-        if total:
+        if state == "running" and live.get("phase") not in (None, TRAINING):
+            parts.append(phase_text(live))  # loading / evaluating 120/400 / ... analysis 2/5
+        elif total:
             parts.append(f"step {step or 0}/{total}")
         if isinstance(live.get("loss"), int | float):
             parts.append(f"loss {live['loss']:.4f}")

@@ -21,6 +21,7 @@ from tui.rows import COLUMNS, GROUP_PREFIX, Cell, Group, RunRow
 Item = RunRow | Group
 FIRST_CHUNK = 200  # rows painted at once: several screenfuls
 CHUNK = 500  # rows added per refresh after that (keys stay answered in between)
+MAX_RUN_WIDTH = 64  # run ids longer than this (user-chosen) are cut with an ellipsis
 FREEZE_ROWS = 2000  # from this many rows, full garbage collections would be felt
 
 
@@ -94,12 +95,20 @@ class RunsTable(DataTable):
         keep = self.current_key if self._keep is None else self._keep[0]
         line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
         self.clear()
+        self._fit_run_column(items)
         self._shown = {}
         self._generation += 1
         self._keep = (keep, max(line, 0))
         self.filling = True
         gc.disable()  # see _filled
         self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
+
+    def _fit_run_column(self, items: Sequence[Item]) -> None:
+        """Widen the run column to the longest id listed: an id is never cut."""
+        column = self.columns.get(RowKey("run"))
+        longest = max((len(i.run_id) for i in items if isinstance(i, RunRow)), default=0)
+        if column is not None and longest > column.width:
+            column.width = min(longest, MAX_RUN_WIDTH)
 
     def _add_chunk(self, items: list[Item], start: int, generation: int, size: int) -> None:
         if generation != self._generation:
