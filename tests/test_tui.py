@@ -310,13 +310,21 @@ async def test_stop_asks_first_then_stops(runs, runs_dir, sleeper):
         assert RunFolder(runs_dir / "live-1").read_status()["status"] == "stopped"
 
 
-async def test_stop_refuses_finished_runs(runs, runs_dir):
+async def test_stop_is_offered_only_for_live_runs_retry_for_failed_ones(runs, runs_dir):
     app = ComptApp(runs_dir)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("down", "x")  # ssum-s1 is done
+        screen = app.runs_screen
+        await pilot.press("down")  # ssum-s1 is done: x and r shown disabled in the footer
+        assert screen.check_action("stop", ()) is None
+        assert screen.check_action("retry", ()) is None
+        await pilot.press("x")
         assert not isinstance(app.screen, ConfirmModal)
-        assert any("Nothing to stop" in n.message for n in app._notifications)
+        await pilot.press("home")  # the top run: msum-failed, the newest: retry, not stop
+        await pilot.pause()
+        assert screen.table.current_key == "msum-failed"
+        assert screen.check_action("stop", ()) is None and screen.check_action("retry", ())
+        assert screen.request("stop", ["msum-failed"]) is None  # and if asked anyway: refused
 
 
 async def test_delete_moves_the_folder_to_trash(runs, runs_dir):
@@ -514,15 +522,16 @@ async def test_launch_form_validates_as_you_type(runs, runs_dir):
         await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen))
         form = app.screen
         launch = form.query_one("#launch")
-        assert not launch.disabled and "1 run: ssum k=16" in str(form.query_one(
-            "#launch-message").render())
+        await wait_for(pilot, lambda: not launch.disabled, timeout=30)  # after the preflight
+        assert "✓ 1 run: ssum k=16" in str(form.query_one("#launch-message").render())
         k_field = form.query_one("#field-k")
         k_field.focus()
         await pilot.press("end", *",x")
         assert launch.disabled and k_field.has_class("invalid")
         assert "whole number" in str(form.query_one("#launch-message").render())
         await pilot.press("backspace", *"32")
-        assert not launch.disabled and not k_field.has_class("invalid")
+        assert not k_field.has_class("invalid")
+        await wait_for(pilot, lambda: not launch.disabled, timeout=30)
         form.query_one("#field-methods").value = "pt,ssum"
         form.query_one("#field-seeds").value = "0,1,2"
         await pilot.pause()
@@ -650,8 +659,8 @@ async def test_launch_a_real_tiny_run_and_watch_it_finish(runs_dir):
                   "extra": "max_steps=6 eval_size=16 analysis=false"}
         for name, value in values.items():
             app.screen.query_one(f"#field-{name}").value = value
-        await pilot.pause()
-        assert "1 run: ssum k=8 seed=0 on sent_movies, entail with tiny-t5" in str(
+        await wait_for(pilot, lambda: not app.screen.query_one("#launch").disabled, timeout=30)
+        assert "✓ 1 run: ssum k=8 seed=0 on sent_movies, entail with tiny-t5" in str(
             app.screen.query_one("#launch-message").render())
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is app.runs_screen and app.runs_screen.rows,

@@ -118,7 +118,7 @@ def test_run_row_cells_follow_live_status_and_marks():
 @pytest.mark.parametrize("phase, counts, status, progress", [
     (LOADING, {}, "loading", "-"),
     (TRAINING, {}, "running", "25%"),
-    (EVALUATING, {"phase_done": 120, "phase_total": 400}, "eval", "120/400"),
+    (EVALUATING, {"phase_done": 120, "phase_total": 400}, "eval", "30%"),
     (ANALYSING, {"phase_done": 2, "phase_total": 5}, "analysis", "2/5"),
 ])
 def test_every_phase_of_a_running_run_shows_with_its_progress(phase, counts, status, progress):

@@ -44,6 +44,7 @@ class ComptApp(App):
         super().__init__()
         self.store = RunStore(runs_dir if runs_dir is not None else default_runs_dir())
         self.runs_screen = RunsScreen()
+        self.launch_values: dict[str, str] = {}  # the launch form's last values
 
     def get_default_screen(self) -> Screen:
         return self.runs_screen
@@ -58,7 +59,7 @@ class ComptApp(App):
     def open_launch(self) -> None:
         from tui.screens.launch import LaunchScreen
 
-        self.push_screen(LaunchScreen())
+        self.push_screen(LaunchScreen(self.launch_values))
 
     def open_compare(self, run_ids: list[str]) -> None:
         from tui.screens.compare import CompareScreen

@@ -17,8 +17,8 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
-from compt.phases import TRAINING, phase_text
-from compt.report import label_text, lookup
+from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
+from compt.report import known_keys, label_text, lookup
 from compt.store import ACTIVE
 
 Summary = dict[str, Any]
@@ -72,7 +72,7 @@ COLUMNS = (
     Column("tasks", "tasks", 12),
     Column("k", "k", 3),
     Column("seed", "seed", 4),
-    Column("progress", "prog", 7),  # "100%", or a phase's count: "120/400" examples
+    Column("progress", "prog", 5),  # "100%"; while evaluating, of the examples; "2/5" masks
     Column("loss", "loss", len(SPARK_GLYPHS)),
     Column("eta", "eta", 6),
     Column("average", "avg", 5),
@@ -144,8 +144,15 @@ class RunRow:
         s = self.summary
         progress = self.progress
         status, progress_text = self.state, "-" if progress is None else f"{progress:.0%}"
-        if status == "running" and self.live.get("phase") not in (None, TRAINING):
-            status, _, progress_text = phase_text(self.live, short=True).partition(" ")
+        phase = self.live.get("phase")
+        if status == "running" and phase not in (None, TRAINING):
+            status, counts = SHORT.get(phase, str(phase)), phase_progress(self.live)
+            if counts is not None:
+                done, total = counts
+                progress_text = f"{done}/{total}" if phase == ANALYSING else (
+                    f"{100 * min(done, total) // total}%")
+            else:
+                progress_text = "-"
         elif status == "done" and format_score(s.get("average")) == "-":
             status = "done ⚠"  # finished, but its results cannot be read
         return {
@@ -248,6 +255,15 @@ def matches(summary: Summary, terms: Iterable[Term]) -> bool:
     return all(_term_holds(t, summary) != t.negate for t in terms)
 
 
+def unknown_keys(terms: Iterable[Term], summaries: Iterable[Summary]) -> list[str]:
+    """Filter keys no run has (a typo, most likely), judged on a sample of the runs."""
+    keys = {t.key for t in terms if t.key is not None and t.key not in LIST_KEYS}
+    if not keys:
+        return []
+    known = set(known_keys(itertools.islice(summaries, 200)))
+    return sorted(keys - known)
+
+
 # -- sorting and grouping ----------------------------------------------------------------
 
 SORTS: dict[str, Callable[[RunRow], Any]] = {
@@ -286,6 +302,7 @@ class View:
     sort: str = "created"
     descending: bool = True
     group_by: str = "none"
+    folded: set[str] = field(default_factory=set)  # keys of group headers shown closed
 
     def arrange(self, rows: Iterable[RunRow]) -> list[RunRow | Group]:
         terms = parse_query(self.query)
@@ -298,8 +315,11 @@ class View:
             groups.setdefault(group_value(row, self.group_by), []).append(row)
         out: list[RunRow | Group] = []
         for name in sorted(groups):
-            out.append(Group(self.group_by, name, groups[name]))
-            out.extend(groups[name])
+            header = Group(self.group_by, name, groups[name])
+            header.folded = header.key in self.folded
+            out.append(header)
+            if not header.folded:
+                out.extend(groups[name])
         return out
 
 
@@ -310,6 +330,7 @@ class Group:
     by: str
     name: str
     rows: list[RunRow]
+    folded: bool = False  # its runs hidden under the header
 
     @property
     def key(self) -> str:
@@ -321,7 +342,7 @@ class Group:
         value_column = GROUP_COLUMN.get(self.by, "tasks")
         count_column = "tasks" if value_column == "status" else "status"
         cells = {key: Cell("") for key in COLUMN_KEYS}
-        cells["mark"] = Cell("▼", "bold")
+        cells["mark"] = Cell("▶" if self.folded else "▼", "bold")
         cells[value_column] = Cell(self.name, "bold")
         count = len(self.rows)
         cells[count_column] = Cell(f"{count} run{'s' if count != 1 else ''}", "bold")

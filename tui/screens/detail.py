@@ -32,6 +32,7 @@ from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ExportModal
+from tui.screens.runs import RETRYABLE
 from tui.tails import JsonlTail, LineTail
 from tui.widgets.grid_view import GridView
 from tui.widgets.loss_chart import LossChart
@@ -219,6 +220,7 @@ class RunDetailScreen(ComptScreen):
             blocks += [Text(""), export.rich_view(scores)]
         blocks += [Text(""), self.config_table()]
         self.query_one("#overview-view", Static).update(RichGroup(*blocks))
+        self.refresh_bindings()  # x / r follow the state
 
     def facts_table(self, state: str, live: dict[str, Any]) -> RichTable:
         s = self.summary
@@ -294,6 +296,13 @@ class RunDetailScreen(ComptScreen):
             self.app.pop_screen()  # the run could not even be opened: nothing to show
 
     # -- actions ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":  # offered while the run is live, retry once it ended badly
+            return self.state in ACTIVE or None
+        if action == "retry":
+            return self.state in RETRYABLE or None
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()

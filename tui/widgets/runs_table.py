@@ -48,6 +48,7 @@ class RunsTable(DataTable):
         self._shown: dict[str, dict[str, Cell]] = {}  # rows in the table, as shown
         self._generation = 0  # bumped by show(): a pending fill of an older show() stops
         self._keep: tuple[str | None, int] | None = None  # (row key, screen line) to restore
+        self._keep_x = 0.0  # and the horizontal scroll
         self.filling = False  # rows of the last show() are still being added
 
     def on_mount(self) -> None:
@@ -94,6 +95,7 @@ class RunsTable(DataTable):
         """
         keep = self.current_key if self._keep is None else self._keep[0]
         line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
+        self._keep_x = self.scroll_x if self._keep is None else self._keep_x
         self.clear()
         self._fit_run_column(items)
         self._shown = {}
@@ -147,7 +149,7 @@ class RunsTable(DataTable):
             gc.enable()
 
     def _restore_scroll(self, top: int) -> None:
-        self.scroll_to(y=max(top, 0), animate=False, immediate=True)
+        self.scroll_to(x=self._keep_x, y=max(top, 0), animate=False, immediate=True)
 
     def update_row(self, key: str, cells: dict[str, Cell]) -> int:
         """Put new cells into the row ``key`` where their text changed; returns how many."""
