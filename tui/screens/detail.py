@@ -299,9 +299,9 @@ class RunDetailScreen(ComptScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "stop":  # offered while the run is live, retry once it ended badly
-            return self.state in ACTIVE or None
+            return self.state in ACTIVE
         if action == "retry":
-            return self.state in RETRYABLE or None
+            return self.state in RETRYABLE
         return True
 
     def action_back(self) -> None:

@@ -127,7 +127,7 @@ class RunsScreen(ComptScreen):
         if action in ("stop", "retry"):  # offered only where they apply
             wanted = (lambda r: r.active) if action == "stop" else (
                 lambda r: r.state in RETRYABLE)
-            return any(wanted(r) for r in self._acting_on()) or None
+            return any(wanted(r) for r in self._acting_on())  # else hidden from the footer
         return True
 
     def _acting_on(self) -> list[RunRow]:
