@@ -64,7 +64,9 @@ class ComptApp(App):
     def open_compare(self, run_ids: list[str]) -> None:
         from tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(run_ids))
+        rows = self.runs_screen.rows
+        self.push_screen(CompareScreen(run_ids, {r: rows[r].summary for r in run_ids
+                                                 if r in rows}))
 
     def on_runs(self, action: Callable[..., object], *args: object) -> None:
         """Run a runs-screen action from anywhere (the palette): go back to it first."""

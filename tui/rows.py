@@ -90,6 +90,14 @@ class RunRow:
     losses: list[float] = field(default_factory=list)
     marked: bool = False
     _cells: dict[str, Cell] | None = field(default=None, repr=False)
+    _haystack: str | None = field(default=None, repr=False)
+
+    @property
+    def haystack(self) -> str:
+        """The text a bare filter word searches (built once per summary change)."""
+        if self._haystack is None:
+            self._haystack = _haystack(self.summary)
+        return self._haystack
 
     @property
     def run_id(self) -> str:
@@ -123,11 +131,13 @@ class RunRow:
         """Take in what changed (the cells are recomputed on the next ``cells()``)."""
         if summary is not None:
             self.summary = summary
+            self._haystack = None
         if status is not None:
             self.status = status
             state = status.get("status")
             if state and state != self.summary.get("status"):  # the filter sees it too
                 self.summary = {**self.summary, "status": state}
+                self._haystack = None
         if losses is not None:
             self.losses = losses
         if marked is not None:
@@ -241,9 +251,9 @@ def _haystack(summary: Summary) -> str:
     return " ".join(str(p) for p in parts if p).lower()
 
 
-def _term_holds(term: Term, summary: Summary) -> bool:
+def _term_holds(term: Term, summary: Summary, haystack: str | None = None) -> bool:
     if term.key is None:
-        return term.values[0] in _haystack(summary)
+        return term.values[0] in (_haystack(summary) if haystack is None else haystack)
     if term.key in LIST_KEYS:
         have = {str(v).lower() for v in summary.get(LIST_KEYS[term.key]) or []}
         return not term.values or any(v in have for v in term.values)
@@ -251,8 +261,8 @@ def _term_holds(term: Term, summary: Summary) -> bool:
     return not term.values or value in term.values
 
 
-def matches(summary: Summary, terms: Iterable[Term]) -> bool:
-    return all(_term_holds(t, summary) != t.negate for t in terms)
+def matches(summary: Summary, terms: Iterable[Term], haystack: str | None = None) -> bool:
+    return all(_term_holds(t, summary, haystack) != t.negate for t in terms)
 
 
 def unknown_keys(terms: Iterable[Term], summaries: Iterable[Summary]) -> list[str]:
@@ -306,7 +316,7 @@ class View:
 
     def arrange(self, rows: Iterable[RunRow]) -> list[RunRow | Group]:
         terms = parse_query(self.query)
-        shown = [r for r in rows if matches(r.summary, terms)]
+        shown = [r for r in rows if matches(r.summary, terms, r.haystack)] if terms else list(rows)
         shown.sort(key=SORTS[self.sort], reverse=self.descending)
         if self.group_by == "none":
             return list(shown)

@@ -4,10 +4,8 @@ Runs start as detached processes, so they keep training after the dashboard clos
 Two checks: the fields at each keystroke (instant), then compt's preflight in a worker
 (task data, k, hub access, what a sweep would skip); ✓ and Launch wait for both.
 
-Keys that move focus (Tab, Shift+Tab, Enter) are priority bindings that move it at once:
-Textual forwards each key into the focused widget's queue and moves focus later
-(``Widget.focus`` defers through ``call_later``; see Textualize/textual#1199 for the
-same race with Enter), so under lag the keys typed after a Tab would land in the old field.
+Keys typed ahead of a lagging app land in the field that has focus when they are handled
+(``msum Tab zz`` fills two fields): see tui.widgets.focus.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from tui.launch_form import (
     preflight_plan,
 )
 from tui.screens.base import ComptScreen
+from tui.widgets.focus import RoutedInput
 
 PREFLIGHT_DELAY_S = 0.3  # typing pauses this long before compt's preflight runs
 
@@ -63,11 +62,6 @@ class LaunchScreen(ComptScreen):
     BINDINGS = [
         Binding("ctrl+s", "launch", "Launch", id="launch.launch"),
         Binding("escape", "cancel", "Cancel", id="launch.cancel"),
-        Binding("tab", "move(1)", "Next field", show=False, priority=True, id="launch.next"),
-        Binding("shift+tab", "move(-1)", "Previous field", show=False, priority=True,
-                id="launch.previous"),
-        Binding("enter", "enter", "Next field", show=False, priority=True,
-                id="launch.enter"),
     ]
 
     def __init__(self, values: dict[str, str] | None = None) -> None:
@@ -84,8 +78,10 @@ class LaunchScreen(ComptScreen):
                 label, hint = LABELS[name]
                 with Horizontal(classes="field"):
                     yield Label(label)
-                    yield Input(self.values[name], placeholder=hint, id=f"field-{name}",
-                                compact=True)
+                    # Enter moves on (at once); launching takes Ctrl+S or the button
+                    yield RoutedInput(self.values[name], placeholder=hint,
+                                      id=f"field-{name}", compact=True,
+                                      on_enter=self.focus_next)
             yield Static("", id="launch-message")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Launch (ctrl+s)", variant="primary", id="launch")
@@ -97,28 +93,14 @@ class LaunchScreen(ComptScreen):
         self.check()
 
     def on_key(self, event: events.Key) -> None:
-        """A key typed before the form had focus (right after ``n``) goes to the first field."""
-        if self.focused is None and event.is_printable and event.character:
-            field = self.query_one("#field-methods", Input)
+        """A letter sent to the screen itself (typed right after ``n``, before the form had
+        focus) goes to the field with focus, as if typed there."""
+        if event.is_printable and event.character:
+            field = self.focused if isinstance(self.focused, Input) else self.query_one(
+                "#field-methods", Input)
             self.set_focus(field)
-            field.insert_text_at_cursor(event.character)
+            field._forward_event(events.Key(event.key, event.character))  # as the App does
             event.stop()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "enter":  # in a field; on a button, Enter presses it
-            return isinstance(self.focused, Input)
-        return True
-
-    def action_enter(self) -> None:
-        """Enter moves on; launching (maybe a large sweep) takes Ctrl+S or the button."""
-        self.focus_next()
-
-    def action_move(self, step: int) -> None:
-        """Tab / Enter: the next field; Shift+Tab: the previous (focus moves synchronously)."""
-        if step > 0:
-            self.focus_next()
-        else:
-            self.focus_previous()
 
     def form(self) -> dict[str, str]:
         return {name: self.query_one(f"#field-{name}", Input).value for name in FIELDS}

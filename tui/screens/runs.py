@@ -4,10 +4,8 @@ The UI thread only places cells. A timer starts a poller thread that reads what 
 (tui.live) and posts it back; runs appear or vanish with a rebuild that keeps the cursor,
 everything else is updated in place.
 
-Keys that move focus or open a screen (/, Enter and Esc in the filter, n, c) are priority
-bindings acting at once: Textual queues each key on the focused widget and applies a
-``focus()`` later (Textualize/textual#1199 is the same race), so under lag an ``s``
-typed right after Enter would still land in the filter box instead of sorting.
+Keys typed ahead of a lagging app go where focus is when they are handled (an ``s``
+right after Enter in the filter sorts): see tui.widgets.focus.
 """
 
 from __future__ import annotations
@@ -39,6 +37,7 @@ from tui.rows import (
 )
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ConfirmModal
+from tui.widgets.focus import RoutedInput
 from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
 
 REFRESH_S = 1.0
@@ -57,11 +56,9 @@ class RunsScreen(ComptScreen):
     """The home screen: a live table of runs."""
 
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", priority=True, id="runs.filter"),
-        Binding("n", "launch", "Launch", priority=True, id="runs.launch"),
-        Binding("c", "compare", "Compare", priority=True, id="runs.compare"),
-        Binding("enter", "submit_filter", "Apply filter", show=False, priority=True,
-                id="runs.submit_filter"),
+        Binding("slash", "focus_filter", "Filter", id="runs.filter"),
+        Binding("n", "launch", "Launch", id="runs.launch"),
+        Binding("c", "compare", "Compare", id="runs.compare"),
         Binding("z", "fold", "Fold group", show=False, id="runs.fold"),
         Binding("space", "mark", "Mark", id="runs.mark"),
         Binding("x", "stop", "Stop", id="runs.stop"),
@@ -73,11 +70,8 @@ class RunsScreen(ComptScreen):
         Binding("A", "mark_all", "Mark all shown / none", show=False, id="runs.mark_all"),
         Binding("y", "copy_ids", "Copy run ids", show=False, id="runs.copy"),
         Binding("ctrl+r,f5", "reload", "Reload", show=False, id="runs.reload"),
-        Binding("escape", "leave_filter", "Back to table", show=False, priority=True,
-                id="runs.leave_filter"),
+        Binding("escape", "leave_filter", "Back to table", show=False, id="runs.leave_filter"),
     ]
-    IN_FILTER = ("submit_filter", "leave_filter")  # keys of the filter box
-    NOT_IN_FILTER = ("focus_filter", "launch", "compare")  # letters typed there are text
 
     def __init__(self) -> None:
         super().__init__()
@@ -99,14 +93,14 @@ class RunsScreen(ComptScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-info")
-        yield Input(placeholder="/ filter: words, status:running k:8 -tag:old",
-                    id="filter", compact=True)
+        yield RoutedInput(placeholder="/ filter: words, status:running k:8 -tag:old",
+                          id="filter", compact=True, on_enter=self.action_submit_filter)
         yield RunsTable(id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
         self.live = LiveRuns(self.store.runs_dir)
-        self.table.focus()
+        self.set_focus(self.table)
         self.load()
         self.set_interval(REFRESH_S, self.tick)
 
@@ -119,11 +113,6 @@ class RunsScreen(ComptScreen):
         return self.query_one("#filter", Input)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        in_filter = self.focused is self.filter_input
-        if action in self.IN_FILTER:
-            return in_filter
-        if action in self.NOT_IN_FILTER:
-            return not in_filter
         if action in ("stop", "retry"):  # offered only where they apply
             wanted = (lambda r: r.active) if action == "stop" else (
                 lambda r: r.state in RETRYABLE)
@@ -159,6 +148,8 @@ class RunsScreen(ComptScreen):
             rows[update.run_id].apply(status=update.status, losses=update.losses)
         for row in list(rows.values())[:FIRST_CHUNK]:
             row.cells()  # the first screenfuls (newest first), built off the UI thread
+        for row in rows.values():
+            _ = row.haystack  # what the filter searches, also built here
         return rows
 
     def tick(self) -> None:
@@ -218,6 +209,7 @@ class RunsScreen(ComptScreen):
         self.marked = {r.run_id for r in self.rows.values() if r.marked}
         self._index_mtime = message.index_mtime
         self.loaded = True
+        self.table.fit_run_column(max(map(len, self.rows), default=0))
         self.rebuild()
 
     def on_runs_changed(self, message: RunsChanged) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import RowKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 from tui.rows import COLUMNS, GROUP_PREFIX, Cell, Group, RunRow
+from tui.widgets.focus import KeysInOrder
 
 Item = RunRow | Group
 FIRST_CHUNK = 200  # rows painted at once: several screenfuls
@@ -29,7 +30,7 @@ def item_key(item: Item) -> str:
     return item.key if isinstance(item, Group) else item.run_id
 
 
-class RunsTable(DataTable):
+class RunsTable(KeysInOrder, DataTable):
     """Runs and group headers, one row each; vim keys on top of DataTable's own."""
 
     BINDINGS = [
@@ -87,6 +88,14 @@ class RunsTable(DataTable):
         """
         super()._update_dimensions(())
 
+    def clear(self, columns: bool = False) -> RunsTable:
+        """Drop the rows first: DataTable.clear() otherwise builds the line offsets of every
+        old row (its ``_y_offsets`` property) only to empty them, ~40 ms at 10,000 rows."""
+        self.rows.clear()
+        self._data.clear()
+        super().clear(columns)
+        return self
+
     def show(self, items: Sequence[Item]) -> None:
         """Replace every row, keeping the cursor on the same run at the same screen line.
 
@@ -97,7 +106,6 @@ class RunsTable(DataTable):
         line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
         self._keep_x = self.scroll_x if self._keep is None else self._keep_x
         self.clear()
-        self._fit_run_column(items)
         self._shown = {}
         self._generation += 1
         self._keep = (keep, max(line, 0))
@@ -105,10 +113,9 @@ class RunsTable(DataTable):
         gc.disable()  # see _filled
         self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
 
-    def _fit_run_column(self, items: Sequence[Item]) -> None:
-        """Widen the run column to the longest id listed: an id is never cut."""
-        column = self.columns.get(RowKey("run"))
-        longest = max((len(i.run_id) for i in items if isinstance(i, RunRow)), default=0)
+    def fit_run_column(self, longest: int) -> None:
+        """Widen the run column to the longest id (before rows go in): an id is never cut."""
+        column = self.columns.get(ColumnKey("run"))
         if column is not None and longest > column.width:
             column.width = min(longest, MAX_RUN_WIDTH)
 
