@@ -47,7 +47,7 @@ from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 
 from compt.config import RunConfig  # noqa: E402
 from compt.model import Batch, PromptedModel, load_backbone  # noqa: E402
-from compt.model.backbone import Backbone  # noqa: E402
+from compt.model.backbones import Backbone  # noqa: E402
 from compt.train import make_optimizer  # noqa: E402
 
 LABEL_WORDS = [["positive", "negative"], ["entailment", "not_entailment"],

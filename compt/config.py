@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from compt.errors import ComptError
+from compt.model.kinds import KINDS
 
 METHODS = ("pt", "ssum", "msum", "mcat")
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -32,7 +33,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "temperature_schedule": ("fixed", "by_k"),
     "decoding": ("rank", "greedy"),
     "device": ("auto", "cpu", "cuda"),
-    "backbone": ("auto", "seq2seq", "encoder"),
+    "backbone": ("auto", *KINDS),
+    "label_loss": ("tokens", "verbalizer"),
     "sampling": ("random", "balanced"),
     "epochs_preset": ("paper", "short"),
 }
@@ -69,6 +71,8 @@ class RunConfig:
     temperature_schedule: str = "fixed"
     init_sources_from: str | None = None
     logit_scale: float = 20.0
+    label_loss: str = "tokens"
+    length_norm: bool = False
     # optimisation
     epochs: int | None = None
     epochs_preset: str = "paper"

@@ -84,6 +84,7 @@ def preflight(cfg: RunConfig) -> list:
     """Catch user mistakes before a run folder exists: unknown or unreachable tasks, k too
     large for a task, a model that cannot be found. Returns the loaded tasks."""
     from compt.data import sample_few_shot
+    from compt.model.backbones import check_supported
     from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
 
@@ -91,9 +92,7 @@ def preflight(cfg: RunConfig) -> list:
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
         task.test()
-    kind = resolve_kind(cfg.model, cfg.backbone)
-    if cfg.decoding == "greedy" and kind != "seq2seq":
-        raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
+    check_supported(resolve_kind(cfg.model, cfg.backbone), cfg.decoding, cfg.label_loss)
     return tasks
 
 

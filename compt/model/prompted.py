@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from compt.config import RunConfig
-from compt.model.backbone import Backbone
+from compt.model.backbones import Backbone
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
 from compt.model.splice import splice_prompt
 
