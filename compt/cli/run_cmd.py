@@ -83,7 +83,8 @@ def run(
     k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
     model: Annotated[str | None, typer.Option(
-        help="all-MiniLM-L6-v2 (offline default), tiny-t5, a local folder or a hub id.")
+        help="all-MiniLM-L6-v2 (offline default), gemma-3-270m, tiny-t5, a local folder or "
+             ".gguf file, or a hub id.")
     ] = None,
     n_sources: Annotated[int | None, typer.Option(help="Number of source prompts.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
