@@ -79,7 +79,8 @@ class FullHeadCausal(CausalBackbone):
 
     def _label_logprobs(self, embeds, mask, targets):
         keep = targets != IGNORE
-        seq, seq_mask = append_tokens(embeds, mask, self.embed(targets.clamp(min=0)), keep)
+        given = targets[:, :-1]
+        seq, seq_mask = append_tokens(embeds, mask, self.embed(given.clamp(min=0)), keep[:, :-1])
         logits = self.model(inputs_embeds=seq, attention_mask=seq_mask).logits
         where = mask.sum(1)[:, None] - 1 + torch.arange(targets.shape[1])
         logp = torch.log_softmax(logits.float(), dim=-1).gather(

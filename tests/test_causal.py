@@ -180,3 +180,21 @@ def test_compt_run_trains_a_causal_model_folder_end_to_end(runs_dir, tiny_causal
     assert record["resolved"]["backbone"] == "causal"
     results = json.loads((folder / "results.json").read_text())
     assert sum(map(sum, results["predictions"]["sent_movies"]["combined"])) == 8
+
+
+def test_one_token_labels_score_and_train_from_the_inputs_last_position():
+    """Gemma's " positive" is one token: no label token is fed in, one forward suffices."""
+    b = backbone(llama)
+    b.label_bank = torch.tensor([[[120], [121], [-100]]])
+    b.label_valid = torch.tensor([[True, True, False]])
+    embeds, mask = prompted(b, "before")
+    label_tasks, labels = torch.zeros(3, dtype=torch.long), torch.tensor([0, 1, 1])
+    with torch.no_grad():
+        scores = b.scores(embeds, mask, label_tasks)
+        loss = b.loss(embeds, mask, label_tasks, labels)
+    naive = [[naive_logprob(b, embeds[i, : int(mask[i].sum())], [t])[0] for t in (120, 121)]
+             for i in range(3)]
+    assert torch.allclose(scores[:, :2], torch.tensor(naive), atol=1e-4)
+    assert (scores[:, 2] == float("-inf")).all()
+    gold = [naive[i][c] for i, c in enumerate(labels.tolist())]
+    assert loss.item() == pytest.approx(-sum(gold) / 3, abs=1e-5)

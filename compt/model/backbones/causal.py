@@ -91,7 +91,9 @@ class CausalBackbone(Backbone):
     def _label_logprobs(self, embeds, mask, targets: torch.Tensor) -> torch.Tensor:
         """(B, T) log-probability of each target token (0 where IGNORE) after the input."""
         keep = targets != IGNORE
-        seq, seq_mask = append_tokens(embeds, mask, self.embed(targets.clamp(min=0)), keep)
+        # the last label token is only predicted, never read: the input stops before it
+        given = targets[:, :-1]
+        seq, seq_mask = append_tokens(embeds, mask, self.embed(given.clamp(min=0)), keep[:, :-1])
         hidden = self._hidden(seq, seq_mask)
         # label token j is predicted at position (input length + j - 1)
         where = mask.sum(1)[:, None] - 1 + torch.arange(targets.shape[1], device=mask.device)
