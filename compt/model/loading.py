@@ -21,8 +21,14 @@ from pathlib import Path
 import torch
 
 from compt.errors import ComptError
-from compt.model.backbones import BACKBONES, Backbone, BackboneOptions
-from compt.model.kinds import KINDS
+from compt.model.backbones import (
+    BACKBONES,
+    Backbone,
+    BackboneOptions,
+    EncoderBackbone,
+    Seq2SeqBackbone,
+)
+from compt.model.kinds import KINDS, BackboneKind
 
 MINILM_NAMES = ("all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2", "minilm")
 GEMMA_NAMES = ("gemma-3-270m", "gemma3-270m")
@@ -36,8 +42,6 @@ RANDOM_T5 = {
 PROBE_TIMEOUT_S = 4.0
 # How transformers names a model's classes: a language-model head that continues text.
 CAUSAL_ARCHITECTURES = ("ForCausalLM", "LMHeadModel")
-AUTO_CLASSES = {"encoder": "AutoModel", "seq2seq": "AutoModelForSeq2SeqLM",
-                "causal": "AutoModelForCausalLM"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ def _random_t5(name: str) -> Backbone:
     torch.manual_seed(0)  # the same random backbone in every process
     model = T5ForConditionalGeneration(config)
     torch.random.set_rng_state(state)
-    return BACKBONES["seq2seq"](model, ByT5Tokenizer(), name)
+    return Seq2SeqBackbone(model, ByT5Tokenizer(), name)
 
 
 def _offline_help(name: str, exc: Exception) -> ComptError:
@@ -198,7 +202,7 @@ def _load_kwargs(source: ModelSource) -> dict:
     return {}
 
 
-def detect_kind(config, name: str = "the model") -> str:
+def detect_kind(config, name: str = "the model") -> BackboneKind:
     """The backbone kind a transformers config describes, or a ComptError naming the kinds.
 
     In order: an encoder-decoder flag; a language-model head in ``architectures``; the
@@ -244,9 +248,9 @@ def resolve_kind(name: str, backbone: str = "auto") -> str:
         return backbone
     lowered = name.lower()
     if lowered in MINILM_NAMES:
-        return "encoder"
+        return EncoderBackbone.kind
     if lowered in RANDOM_T5:
-        return "seq2seq"
+        return Seq2SeqBackbone.kind
     source = locate(name)
     return detect_kind(_read_config(name, source), f"'{name}'")
 
@@ -285,7 +289,7 @@ def load_backbone(name: str, backbone: str = "auto",
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    auto_model = getattr(transformers, AUTO_CLASSES[kind])
+    auto_model = getattr(transformers, BACKBONES[kind].auto_class)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(source.path, **kwargs)
         model = auto_model.from_pretrained(source.path, dtype=torch.float32, **kwargs)

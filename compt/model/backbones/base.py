@@ -43,6 +43,7 @@ class Backbone(nn.Module, ABC):
     """
 
     kind: ClassVar[str]
+    auto_class: ClassVar[str]  # the transformers Auto class that loads this kind
     can_generate: ClassVar[bool] = False
     label_losses: ClassVar[tuple[str, ...]] = ("tokens",)
 

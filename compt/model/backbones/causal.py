@@ -45,6 +45,7 @@ class CausalBackbone(Backbone):
     """``AutoModelForCausalLM``: teacher-forced label tokens after the prompted input."""
 
     kind = "causal"
+    auto_class = "AutoModelForCausalLM"
     can_generate = True
     label_losses = ("tokens", "verbalizer")
 

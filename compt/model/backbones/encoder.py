@@ -13,6 +13,7 @@ class EncoderBackbone(Backbone):
     """Mean-pooled prompted input vs. each label word's pooled embedding (no generation)."""
 
     kind = "encoder"
+    auto_class = "AutoModel"
 
     @property
     def logit_scale(self) -> float:

@@ -30,6 +30,7 @@ class Seq2SeqBackbone(Backbone):
     """Encoder-decoder (T5 family): the decoder reads the label after the prompted input."""
 
     kind = "seq2seq"
+    auto_class = "AutoModelForSeq2SeqLM"
     can_generate = True
 
     def set_labels(self, label_words: list[list[str]]) -> None:
