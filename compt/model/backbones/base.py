@@ -119,8 +119,8 @@ def check_supported(kind: str, decoding: str, label_loss: str) -> None:
     if decoding == "greedy" and not cls.can_generate:
         makers = ", ".join(k for k, c in BACKBONES.items() if c.can_generate)
         raise ComptError(
-            f"decoding=greedy needs a model that generates text ({makers}); this is a "
-            f"{kind} model, which can only rank the labels: use decoding=rank."
+            f"decoding=greedy needs a model that generates text ({makers}); this model's kind "
+            f"is {kind}, which can only rank the labels: use decoding=rank."
         )
     if label_loss not in cls.label_losses:
         raise ComptError(
