@@ -24,9 +24,11 @@ from compt.heatmap import (
     PREDICTION_VARIANTS,
     comparison_matrix,
     per_prompt_matrix,
+    per_seed_matrices,
     prediction_matrices,
     router_matrices,
     seeds_matrix,
+    source_alignment,
     transfer_matrix,
 )
 from compt.narrow import fit
@@ -39,6 +41,7 @@ from compt.report import (
     labelled_groups,
     lookup,
     paired_comparison,
+    seed_label,
 )
 from compt.runfolder import default_runs_dir, read_json
 from compt.store import RunStore
@@ -198,33 +201,64 @@ def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) ->
     return views
 
 
+SOURCES = ("aligned", "per-seed")
+
+
+def _check_sources(value: str) -> str:
+    if value not in SOURCES:
+        raise ComptError(f"Unknown --sources '{value}'; choose aligned or per-seed.")
+    return value
+
+
+Sources = Annotated[str, typer.Option(
+    "--sources", callback=_check_sources,
+    help="Over several seeds: aligned (each seed's sources matched to the first seed's by "
+         "router weights, then averaged) or per-seed (a matrix per seed). Where the router "
+         "cannot tell sources apart, per-seed is used.")]
+
+
+def _source_views(sel: Selection, config: Any, sources: str, view: str) -> list[Any]:
+    """Seeds averaged with aligned sources, or one matrix per seed (see compt.heatmap)."""
+    results = [sel.results(r) for r in config.runs]
+    usable = [r for r in results if r.get("per_prompt" if view == "heatmap" else "router")]
+    if len(usable) > 1 and (sources == "per-seed" or source_alignment(
+            [r.get("router") for r in usable]) is None):
+        labels = [seed_label(r) for r in config.runs]
+        made = per_seed_matrices(results, labels, config.title(), view)
+        if made:
+            return made
+    if view == "heatmap":
+        return [per_prompt_matrix(results, config.title())]
+    return router_matrices(results, config.title())
+
+
 @app.command("heatmap")
 def heatmap_cmd(
     selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    sources: Sources = "aligned",
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Per-prompt scores (tasks x src_i/all_src/private/total, mean row), seeds averaged."""
+    """Per-prompt scores (tasks x src_i/all_src/private/total, mean row) over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    views = _per_config(sel, selectors, lambda c: per_prompt_matrix(
-        [sel.results(r) for r in c.runs], c.title()))
+    views = _per_config(sel, selectors, lambda c: _source_views(sel, c, sources, "heatmap"))
     emit(views, fmt, output, wide)
 
 
 @app.command("router")
 def router_cmd(
     selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
+    sources: Sources = "aligned",
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Router softmax weights and logits (tasks x sources), seeds averaged."""
+    """Router softmax weights and logits (tasks x sources) over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    views = _per_config(sel, selectors, lambda c: router_matrices(
-        [sel.results(r) for r in c.runs], c.title()))
+    views = _per_config(sel, selectors, lambda c: _source_views(sel, c, sources, "router"))
     emit(views, fmt, output, wide)
 
 
