@@ -18,6 +18,7 @@ from compt.report import (
     Cell,
     Comparison,
     Summary,
+    eval_size_note,
     make_cell,
     run_order,
     run_scores,
@@ -310,7 +311,7 @@ def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str =
     spread = [max(c.values) - min(c.values) if c.values else None for c in cells]
     return Matrix(title, "run", [*labels, "mean", "std", "range"], columns,
                   [*values, [c.mean for c in cells], [c.std for c in cells], spread],
-                  runs=len(runs), footer=3, coloured=False,
+                  runs=len(runs), footer=3, coloured=False, notes=eval_size_note(runs),
                   extra={"run_ids": [s.get("run_id") for s in runs]})
 
 

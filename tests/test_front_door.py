@@ -161,3 +161,12 @@ def test_help_texts_show_no_markup_or_rst_quotes():
     shown = subprocess.run([sys.executable, "-m", "compt", "sweep", "--help"], env=env,
                            capture_output=True, text=True).stdout
     assert "a [grid] table" in " ".join(shown.replace("│", " ").split())
+
+
+def test_reported_scores_state_their_evaluation_size(runs_dir, make_run):
+    make_run(scores={"sent_movies": 70.0, "sent_products": 60.0}, eval_size=150)
+    make_run(scores={"sent_movies": 72.0, "sent_products": 64.0}, eval_size=150, seed=1)
+    for command in ("table", "seeds"):
+        result = compt(command, runs_dir=runs_dir)
+        assert result.returncode == 0, result.stderr
+        assert "Scores on 150 test examples per task." in result.stdout

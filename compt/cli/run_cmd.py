@@ -65,10 +65,13 @@ def results_table(results: dict, title: str) -> Table:
     table.add_column("task")
     table.add_column("metric")
     table.add_column("score", justify="right")
+    table.add_column("n", justify="right")  # test examples the score rests on
+    sizes = results.get("eval_size") or {}
     for task, score in results["scores"].items():
-        table.add_row(task, results["primary_metric"][task], f"{score:.1f}")
+        table.add_row(task, results["primary_metric"][task], f"{score:.1f}",
+                      str(sizes.get(task, "")))
     table.add_section()
-    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}")
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "")
     return table
 
 

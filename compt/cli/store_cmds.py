@@ -247,9 +247,12 @@ def show(
         config.add_row(key, json.dumps(value) if isinstance(value, list) else _fmt(value, 4))
     console.print(config)
     if results.get("scores"):
-        scores = Table("task", "metric", "score", box=None, pad_edge=False, header_style="bold")
+        scores = Table("task", "metric", "score", "n", box=None, pad_edge=False,
+                       header_style="bold")  # n: the test examples a score rests on
+        sizes = results.get("eval_size") or {}
         for task, score in results["scores"].items():
-            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""), _score(score))
+            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""),
+                           _score(score), str(sizes.get(task, "")))
         scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
         console.print(scores)
     log = tail_lines(folder.log_path, lines)
