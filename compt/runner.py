@@ -155,7 +155,8 @@ def execute_run(
     folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
     on_trainer=None, tasks: list | None = None,
 ) -> dict:
-    """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure.
+    """Train ``cfg`` in ``folder``; returns results ({} if stopped by ``stop_requested``).
+    Raises on failure, and ``RunInterrupted`` once the run is saved after SIGINT / SIGTERM.
 
     ``on_trainer(trainer)`` is called once the trainer exists (a hook for tests and tools).
     """
