@@ -293,7 +293,12 @@ def transfer_matrix(transfers: Sequence[dict], title: str = "") -> Matrix:
     return Matrix(title or "cross-task transfer", "prompt \\ test", tasks, tasks, values, std,
                   runs=len(found),
                   notes=["Row: the task whose target prompt is used; column: the test set.",
-                         *averaged(len(found))])
+                         *averaged(len(found)), *_transfer_size(found)])
+
+
+def _transfer_size(found: Sequence[dict]) -> list[str]:
+    sizes = sorted({t["eval_size"] for t in found if t.get("eval_size")})
+    return [f"Scores on {'/'.join(map(str, sizes))} test examples per task."] if sizes else []
 
 
 def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str = "") -> Matrix:

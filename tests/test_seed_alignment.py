@@ -104,3 +104,11 @@ def test_cli_per_seed_on_request(store, capsys):
     out = cli(capsys, "heatmap", "g", "--sources", "per-seed", "--runs-dir", str(store))
     assert "router=learned, seed 0" in out and "router=learned, seed 1" in out
     assert "Mean of" not in out
+
+
+def test_transfer_states_its_evaluation_size():
+    from compt.heatmap import transfer_matrix
+
+    m = transfer_matrix([{"tasks": ["a", "b"], "scores": [[1.0, 2.0], [3.0, 4.0]],
+                          "eval_size": 100}])
+    assert "Scores on 100 test examples per task." in m.notes
