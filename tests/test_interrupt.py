@@ -62,7 +62,7 @@ def test_sigint_while_evaluating_exits_130_and_retry_finishes_the_run(runs_dir):
                             str(runs_dir)], capture_output=True, text=True, timeout=60)
     assert retry.returncode == 0, retry.stderr
     assert "resuming" in retry.stdout
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + 300
     while status_of(runs_dir).get("status") != "done" and time.monotonic() < deadline:
         time.sleep(0.2)
     assert status_of(runs_dir)["status"] == "done"
