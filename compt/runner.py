@@ -60,8 +60,8 @@ STATE_AFTER = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped"}
 class StopSignal:
     """What SIGINT / SIGTERM do while a run executes.
 
-    During training (between ``Reporter.start`` and the next phase) the first signal asks
-    the trainer to checkpoint and stop after this step; in any other phase (loading,
+    Once the trainer exists and until the next phase begins (training), the first signal
+    asks the trainer to checkpoint and stop after this step; in any other phase (loading,
     evaluating, analysis), or on a second signal, it aborts at once, since those phases have
     no step boundary to wait for and can take minutes.
     """
@@ -81,10 +81,11 @@ class StopSignal:
 
     def attach(self, trainer) -> None:
         self.trainer = trainer
+        self.training = True
 
 
 class _PhaseWatch:
-    """Passes progress on to the real reporter and tells ``StopSignal`` when training runs."""
+    """Passes progress on to the real reporter and tells ``StopSignal`` when training ends."""
 
     def __init__(self, inner, stop: StopSignal) -> None:
         from compt.train import SilentReporter
@@ -93,7 +94,6 @@ class _PhaseWatch:
         self.stop = stop
 
     def start(self, total: int, done: int) -> None:
-        self.stop.training = True
         self.inner.start(total, done)
 
     def step(self, step: int, loss: float) -> None:
