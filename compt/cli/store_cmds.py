@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.runfolder import default_runs_dir
@@ -99,10 +99,14 @@ def runs_table(summaries: list[dict[str, Any]]) -> Table:
     table.add_column("seed", justify="right", no_wrap=True)
     table.add_column("prog", justify="right", no_wrap=True)
     table.add_column("avg", justify="right", no_wrap=True)
+    jobs = any(s.get("job_state") for s in summaries)  # a scheduler's view, when there is one
+    if jobs:
+        table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=28)
     for s in summaries:
-        table.add_row(_status_text(s["status"]), s["run_id"], s.get("method") or "-",
-                      _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
-                      _progress(s), _score(s.get("average")))
+        row = [_status_text(s["status"]), s["run_id"], s.get("method") or "-",
+               _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
+               _progress(s), _score(s.get("average"))]
+        table.add_row(*row, *([s.get("job_state") or ""] if jobs else []))
     return table
 
 
@@ -204,6 +208,7 @@ def show(
     folder = store.folder(run_id)
     summary, record = store.get(run_id), folder.read_config()
     status, results = folder.read_status(), folder.read_results() or {}
+    job = _job_line(folder)
     if json_:
         _write_json({
             "summary": summary, "config": record.get("config", {}),
@@ -225,6 +230,7 @@ def show(
              ("eta", f"{status['eta_s']:.0f} s" if status.get("eta_s") else None),
              ("pid", f"{summary.get('pid')} on {summary.get('host')}" if summary.get("pid")
               else None),
+             ("job", job),
              ("started", status.get("started")), ("finished", status.get("finished")),
              ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
               else None),
@@ -251,6 +257,19 @@ def show(
         console.print(f"[bold]{folder.log_path.name}[/] (last {len(log)} lines)")
         for line in log:
             console.print(line, markup=False)
+
+
+def _job_line(folder: Any) -> str | None:
+    """A scheduler job in words with its live state: ``slurm job 17_2: RUNNING on node3``."""
+    from compt.executors import executor_for
+    from compt.runfolder import read_json
+    from compt.store import LAUNCH_FILE, job_state
+
+    launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
+    if not launch.get("job_id"):
+        return None
+    label = job_state(folder.read_status(), launch).label
+    return f"{executor_for(launch).describe(launch)}: {label or 'unknown'}"
 
 
 @app.command()
@@ -415,9 +434,14 @@ def sweep(
         help="Run cells even if a finished run of the same config exists.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
     group: Annotated[str | None, typer.Option(help="Group name (default: sweep-<time>).")] = None,
+    executor: Annotated[str, typer.Option(
+        help=EXECUTOR_HELP + " With slurm the grid is one job array, --jobs its %N cap.")
+    ] = "local",
+    slurm: SlurmOptions = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
+    from compt.executors import build_executor
     from compt.launcher import launch_sweep, new_group_id
     from compt.runfolder import check_run_id
     from compt.sweep import expand, load_sweep, plan
@@ -426,6 +450,7 @@ def sweep(
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_run_id(group) if group else new_group_id()
     store = _store(runs_dir)
+    chosen = build_executor(executor, config, slurm)
     base, grid_values = load_sweep(config, set_, grid)
     cells = plan(expand(base, grid_values), store, force=force)
     console = _console()
@@ -435,6 +460,6 @@ def sweep(
     if dry_run or not todo:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached: "
-                  f"follow with compt ls --group {group}")
+    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
+    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {group}")
