@@ -175,6 +175,18 @@ def job_state(status: dict[str, Any], launch: dict[str, Any]) -> JobState:
         return JobState(None, f"unknown executor {launch.get('executor')}")
 
 
+def job_line(status: dict[str, Any], launch: dict[str, Any]) -> str | None:
+    """A scheduler's job in words with its state, ``slurm job 17_2: RUNNING on node3``
+    (None for a local process: its pid says it all)."""
+    if not launch.get("job_id"):
+        return None
+    try:
+        executor = executor_for(launch)
+    except ComptError:
+        return None
+    return f"{executor.describe(launch)}: {executor.state(launch, status).label or 'unknown'}"
+
+
 def live_state(status: dict[str, Any], launch: dict[str, Any]) -> tuple[str, int | None]:
     """The run's status corrected for a job that is gone, and the pid that owns it.
 

@@ -23,8 +23,8 @@ from rich.table import Table
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
-from compt.runfolder import default_runs_dir
-from compt.store import RunStore
+from compt.runfolder import default_runs_dir, read_json
+from compt.store import LAUNCH_FILE, RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
@@ -208,7 +208,7 @@ def show(
     folder = store.folder(run_id)
     summary, record = store.get(run_id), folder.read_config()
     status, results = folder.read_status(), folder.read_results() or {}
-    job = _job_line(folder)
+    job = job_line(folder.read_status(), read_json(folder.path / LAUNCH_FILE, {}) or {})
     if json_:
         _write_json({
             "summary": summary, "config": record.get("config", {}),
@@ -257,19 +257,6 @@ def show(
         console.print(f"[bold]{folder.log_path.name}[/] (last {len(log)} lines)")
         for line in log:
             console.print(line, markup=False)
-
-
-def _job_line(folder: Any) -> str | None:
-    """A scheduler job in words with its live state: ``slurm job 17_2: RUNNING on node3``."""
-    from compt.executors import executor_for
-    from compt.runfolder import read_json
-    from compt.store import LAUNCH_FILE, job_state
-
-    launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
-    if not launch.get("job_id"):
-        return None
-    label = job_state(folder.read_status(), launch).label
-    return f"{executor_for(launch).describe(launch)}: {label or 'unknown'}"
 
 
 @app.command()
