@@ -76,8 +76,8 @@ def settled(store: RunStore, *run_ids: str) -> bool:
     for run_id, state in zip(run_ids, states, strict=True):
         if state in ("failed", "interrupted", "stopped"):
             folder = store.folder(run_id)
-            logs = [p.read_text() for p in (folder.log_path, *folder.path.glob("slurm/*_log.*"))
-                    if p.exists()]
+            logs = [p.read_text() for p in (folder.log_path, *folder.path.glob("slurm/*_log.*"),
+                                            *folder.path.glob("slurm/*/*_log.*")) if p.exists()]
             pytest.fail(f"{run_id} is {state}:\n" + "\n".join(logs))
     return all(s == "done" for s in states)
 
@@ -117,7 +117,7 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
     submission = next((runs_dir / ".slurm" / "arr").glob("*/*_submission.sh")).read_text()
     assert "#SBATCH --array=0-3%2" in submission  # --jobs is the array's throttle
     for run_id, job_id in zip(ids, jobs, strict=True):  # submitit's files, from the run folder
-        assert (runs_dir / run_id / "slurm" / f"{job_id}_submitted.pkl").is_file()
+        assert (runs_dir / run_id / "slurm" / job_id / f"{job_id}_submitted.pkl").is_file()
 
     wait_for(lambda: any(store.get(r)["status"] == "running" for r in ids), 120,
              "a run to start")

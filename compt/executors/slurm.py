@@ -7,9 +7,10 @@ the run's ``train.log``. Nothing local stays alive while the jobs run: later com
 commands find each job from the run's ``launch.json`` and ask ``sacct`` (through
 slurmdbd) for its state, so Slurm accounting must be enabled.
 
-submitit's own files (pickled job, its log) live in ``<run>/slurm/`` — for a job array a
-link to ``<runs_dir>/.slurm/<group>/<array>_<index>/``, because all tasks of an array share
-one folder pattern that only Slurm's job ids can tell apart.
+submitit's own files (pickled job, its log) live in ``<run>/slurm/``; a task of a job
+array has them in ``<runs_dir>/.slurm/<group>/<array>_<index>/``, linked from
+``<run>/slurm/<array>_<index>``, because all tasks of an array share one folder pattern
+that only Slurm's job ids tell apart.
 """
 
 from __future__ import annotations
@@ -286,9 +287,10 @@ class SlurmExecutor(Executor):
         handles = self._submit(folder, [TrainJob(str(runs_dir), r) for r in run_ids], jobs,
                                name or run_ids[0])
         for run_id, job_id in zip(run_ids, handles, strict=True):
-            link = runs_dir / run_id / "slurm"
-            if not single and not link.exists():
-                link.symlink_to(Path("..", ARRAY_DIR, name or run_ids[0], job_id))
+            if not single:  # <run>/slurm/<array>_<index> -> the task's folder
+                link = runs_dir / run_id / "slurm" / job_id
+                link.parent.mkdir(exist_ok=True)
+                link.symlink_to(Path("..", "..", ARRAY_DIR, name or run_ids[0], job_id))
             atomic_write_json(runs_dir / run_id / LAUNCH_FILE, {
                 "executor": self.name, "job_id": job_id, "time": time.time(),
                 "by": f"sweep {name}" if name else "launcher", "submitted_from": HOST,
