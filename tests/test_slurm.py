@@ -137,31 +137,42 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
              "sacct to report COMPLETED")
 
 
-def test_scancel_stops_a_run_and_compt_stop_cancels_the_pending_rest(slurm, runs_dir,
-                                                                    tiny_cfg, wait_for):
+def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    """Three long runs, one at a time: the time-limit signal, scancel, then compt stop."""
     cfg = dataclasses.replace(tiny_cfg, max_steps=100000, checkpoint_every=1000)
-    group, (first, second) = launch_sweep(
-        [dataclasses.replace(cfg, seed=s) for s in (0, 1)], runs_dir, jobs=1,
-        executor=SlurmExecutor())
+    group, ids = launch_sweep([dataclasses.replace(cfg, seed=s) for s in (0, 1, 2)],
+                              runs_dir, jobs=1, executor=SlurmExecutor())
     store = RunStore(runs_dir)
-    wait_for(lambda: "training ssum" in store.folder(first).log_path.read_text()
-             if store.folder(first).log_path.exists() else False, 120, "training to start")
+
+    def training(run_id: str) -> bool:
+        log = store.folder(run_id).log_path
+        return log.exists() and "training ssum" in log.read_text()
+
+    first, second, third = ids
+    wait_for(lambda: training(first), 120, "the first run to train")
     assert store.get(first)["status"] == "running"
     pending = store.list(group=group, status="queued")
-    assert [s["run_id"] for s in pending] == [second]
-    assert pending[0]["job_state"].startswith("PENDING")  # the throttle holds it back
+    assert sorted(s["run_id"] for s in pending) == sorted([second, third])
+    assert all(s["job_state"].startswith("PENDING") for s in pending)  # the %1 throttle
 
-    subprocess.run(["scancel", launch_of(store, first)["job_id"]], check=True)
-    wait_for(lambda: store.get(first)["status"] == "stopped", 60, "the run to stop")
-    assert store.folder(first).checkpoint_path.exists()  # checkpointed on SIGTERM
+    # what Slurm sends before the time limit (--signal=USR2@60): checkpoint, interrupted
+    subprocess.run(["scancel", "--signal=USR2", launch_of(store, first)["job_id"]], check=True)
+    wait_for(lambda: store.get(first)["status"] == "interrupted", 60, "the time limit")
+    assert store.folder(first).checkpoint_path.exists()
     assert "stopped at step" in store.folder(first).log_path.read_text()
 
-    assert stop(group, runs_dir) == [second]
-    assert store.get(second)["status"] == "stopped"
-    second_job = launch_of(store, second)["job_id"]
-    wait_for(lambda: (slurm_state(second_job) or ("",))[0] == "CANCELLED", 30,
+    wait_for(lambda: training(second), 120, "the second run to train")
+    subprocess.run(["scancel", launch_of(store, second)["job_id"]], check=True)
+    wait_for(lambda: store.get(second)["status"] == "stopped", 60, "scancel to stop it")
+    assert store.folder(second).checkpoint_path.exists()  # checkpointed on SIGTERM
+
+    assert stop(group, runs_dir) == [third]
+    assert store.get(third)["status"] == "stopped"
+    third_job = launch_of(store, third)["job_id"]
+    wait_for(lambda: (slurm_state(third_job) or ("",))[0] == "CANCELLED", 30,
              "the pending job to be cancelled")
-    assert not store.folder(second).log_path.exists()  # never started
+    assert not store.folder(third).log_path.exists()  # never started
 
 
 def test_kill_9_is_interrupted_and_retry_resumes_to_the_same_scores(slurm, runs_dir, tiny_cfg,
@@ -278,3 +289,20 @@ def test_sacct_lines_become_job_states(monkeypatch):
     assert live_state({"status": "queued"}, {"executor": "slurm", "job_id": "41_1"})[0] == \
         "interrupted"
     assert SlurmOptions.from_mapping({"time": 5}).time == "5"
+
+
+def test_ls_shows_the_job_column_only_when_a_run_has_a_job():
+    from rich.console import Console
+
+    from compt.cli.store_cmds import runs_table
+
+    def render(summaries) -> str:
+        console = Console(width=120, record=True)
+        console.print(runs_table(summaries))
+        return console.export_text()
+
+    base = {"run_id": "r1", "status": "queued", "method": "pt", "tasks": ["rte"], "k": 8,
+            "seed": 0}
+    assert "job" not in render([base]).split("\n")[0]
+    text = render([{**base, "job_state": "PENDING (Priority)"}, {**base, "run_id": "r2"}])
+    assert "job" in text.split("\n")[0] and "PENDING (Priority)" in text

@@ -226,17 +226,20 @@ class TrainJob:
             return 0
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
+        usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
         with open(folder.log_path, "ab") as log:
             proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=child_env(threads))
+                env=child_env(threads),
+                # Slurm signals every process of the step: the training must not die of
+                # USR2 (its default action) but stop cleanly on the SIGTERM sent below
+                preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN))
         cut_short = []
 
         def out_of_time(signum: int, frame: Any) -> None:
             cut_short.append(signum)
             proc.send_signal(signal.SIGTERM)
 
-        usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
         previous = signal.signal(usr_sig, out_of_time)
         try:
             code = proc.wait()
