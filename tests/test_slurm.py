@@ -55,6 +55,15 @@ def slurm():
         pytest.skip(f"Slurm is not available: {problem}")
 
 
+@pytest.fixture(autouse=True)
+def no_jobs_left_behind(runs_dir):
+    """A failing test must not leave its (long) jobs running on the cluster."""
+    yield
+    jobs = [read_json(p, {}).get("job_id") for p in runs_dir.glob(f"*/{LAUNCH_FILE}")]
+    if any(jobs) and shutil.which("scancel"):
+        subprocess.run(["scancel", *filter(None, jobs)], capture_output=True, timeout=30)
+
+
 def compt_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "compt", *args], capture_output=True,
@@ -156,8 +165,9 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
     assert sorted(s["run_id"] for s in pending) == sorted([second, third])
     assert all(s["job_state"].startswith("PENDING") for s in pending)  # the %1 throttle
 
-    # what Slurm sends before the time limit (--signal=USR2@60): checkpoint, interrupted
-    subprocess.run(["scancel", "--signal=USR2", launch_of(store, first)["job_id"]], check=True)
+    # what Slurm sends to the job's step before the time limit (--signal=USR2@60)
+    step = launch_of(store, first)["job_id"] + ".0"
+    subprocess.run(["scancel", "--signal=USR2", step], check=True)
     wait_for(lambda: store.get(first)["status"] == "interrupted", 60, "the time limit")
     assert store.folder(first).checkpoint_path.exists()
     assert "stopped at step" in store.folder(first).log_path.read_text()
