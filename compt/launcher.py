@@ -35,7 +35,7 @@ from typing import Any
 
 from compt.errors import ComptError
 from compt.executors import Executor, executor_for
-from compt.executors.local import HOST, process_alive
+from compt.executors.local import HOST, LocalExecutor, process_alive
 from compt.runfolder import (
     RunFolder,
     atomic_write_json,
@@ -135,7 +135,7 @@ def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
     if run_id is not None:
         check_run_id(run_id)
     folder = _new_folder(runs_dir, cfg, run_id)
-    _submit_new(executor or executor_for({}), runs_dir, [folder], 1, None)
+    _submit_new(executor or LocalExecutor(), runs_dir, [folder], 1, None)
     RunStore(runs_dir).sync(folder.run_id)
     return folder.run_id
 
@@ -185,7 +185,7 @@ def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
                for cfg in configs]
     ids = [f.run_id for f in folders]
     if ids:
-        _submit_new(executor or executor_for({}), runs_dir, folders, jobs, group)
+        _submit_new(executor or LocalExecutor(), runs_dir, folders, jobs, group)
     RunStore(runs_dir).sync_many(ids)
     return group, ids
 

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
-from compt.config import build_config
+from compt.config import RunConfig, build_config
 from compt.runfolder import default_runs_dir
 
 console = Console()
@@ -136,23 +136,22 @@ def run(
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
 
 
-def _submit(cfg, store: Path, run_id: str | None, executor: str, config: Path | None,
-            slurm: list[str] | None) -> None:
+def _submit(cfg: RunConfig | None, store: Path, run_id: str | None, executor: str,
+            config: Path | None, slurm: list[str] | None) -> None:
     """``compt run --executor NAME``: a detached run (a Slurm job, a local process)."""
     from compt.errors import ComptError
     from compt.executors import build_executor
     from compt.launcher import launch_run
+    from compt.runfolder import read_json
     from compt.runner import preflight
-    from compt.store import RunStore
+    from compt.store import LAUNCH_FILE
 
     if cfg is None:
         raise ComptError(f"Run '{run_id}' exists already; restart it with compt retry {run_id}.")
     chosen = build_executor(executor, config, slurm)
     preflight(cfg)  # a run that cannot start is refused here, not in the job
     new_id = launch_run(cfg, store, run_id=run_id, executor=chosen)
-    summary = RunStore(store).get(new_id)
-    how = chosen.describe({"job_id": summary.get("job_id"), "pid": summary.get("pid"),
-                           "host": summary.get("host")})
+    how = chosen.describe(read_json(store / new_id / LAUNCH_FILE, {}) or {})
     console.print(f"run [bold]{new_id}[/] submitted ({how}): follow with compt show {new_id}")
 
 
