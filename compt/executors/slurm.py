@@ -227,22 +227,26 @@ class TrainJob:
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
         usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
-        with open(folder.log_path, "ab") as log:
-            proc = subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=child_env(threads),
-                # Slurm signals every process of the step: the training must not die of
-                # USR2 (its default action) but stop cleanly on the SIGTERM sent below
-                preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN))
-        cut_short = []
+        cut_short: list[int] = []
+        child: list[subprocess.Popen] = []
 
         def out_of_time(signum: int, frame: Any) -> None:
             cut_short.append(signum)
-            proc.send_signal(signal.SIGTERM)
+            for proc in child:
+                proc.send_signal(signal.SIGTERM)
 
         previous = signal.signal(usr_sig, out_of_time)
         try:
-            code = proc.wait()
+            with open(folder.log_path, "ab") as log:
+                child.append(subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=child_env(threads),
+                    # Slurm signals every process of the step: the training must not die
+                    # of USR2 (its default action) but stop cleanly on our SIGTERM
+                    preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN)))
+            if cut_short:  # the signal came while it was starting
+                child[0].send_signal(signal.SIGTERM)
+            code = child[0].wait()
         finally:
             signal.signal(usr_sig, previous)
         if cut_short and folder.read_status().get("status") in ("queued", "running", "stopped"):
