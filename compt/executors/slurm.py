@@ -207,8 +207,9 @@ def _label(state: str, nodes: str, reason: str) -> str:
 class TrainJob:
     """What a Slurm job executes: train one run folder, resuming from its checkpoint.
 
-    A stopped or finished run is left alone (it was stopped while pending). On the time
-    limit / preemption signal (submitit's USR2) the training is asked to stop; it
+    A finished run is left alone, and so is a stopped one (stopped while pending) unless
+    Slurm requeued this job (a preemption in requeue mode stops it with SIGTERM). On the
+    time limit / preemption signal (submitit's USR2) the training is asked to stop; it
     checkpoints, and the run ends ``interrupted`` (resumable) instead of ``stopped``.
     """
 
@@ -222,7 +223,9 @@ class TrainJob:
 
         runs_dir = Path(self.runs_dir)
         folder = RunFolder.open(runs_dir, self.run_id)
-        if folder.read_status().get("status") in ("done", "stopped"):
+        state = folder.read_status().get("status")
+        requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0) > 0  # e.g. preempted
+        if state == "done" or (state == "stopped" and not requeued):
             return 0
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
