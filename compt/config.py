@@ -355,10 +355,13 @@ def build_config(
     sets: list[str] | None = None,
 ) -> RunConfig:
     """Config file, then typed overrides, then ``key=value`` strings; validated at the end."""
+    from compt.executors import EXECUTORS
+
     cfg = RunConfig()
     if path is not None:
         for key, value in load_file(path).items():
-            set_value(cfg, key, value, f"config file '{path}'")
+            if key not in EXECUTORS:  # [slurm]: options of an executor, not of the run
+                set_value(cfg, key, value, f"config file '{path}'")
     for key, value in (overrides or {}).items():
         if value is not None:
             set_value(cfg, key, value)

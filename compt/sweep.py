@@ -72,7 +72,10 @@ def load_sweep(
     path: str | Path | None, sets: list[str] | None = None, grid_options: list[str] | None = None
 ) -> tuple[RunConfig, dict[str, list[Any]]]:
     """The base config (file, then ``--set``) and the grid (file ``[grid]``, then ``--grid``)."""
+    from compt.executors import EXECUTORS
+
     data = load_file(path) if path is not None else {}
+    data = {k: v for k, v in data.items() if k not in EXECUTORS}  # [slurm]: not the run's
     file_grid = data.pop("grid", {}) or {}
     if not isinstance(file_grid, dict):
         raise ComptError(f"The [grid] table in '{path}' must map config keys to lists of values.")

@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
-from compt.config import build_config
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
+from compt.config import RunConfig, build_config
 from compt.runfolder import default_runs_dir
 
 console = Console()
@@ -102,6 +102,9 @@ def run(
         help="With --run-id: continue from the run's checkpoint.")] = False,
     detached: Annotated[bool, typer.Option(
         help="No terminal output (used by the launcher; the log is train.log).")] = False,
+    executor: Annotated[str | None, typer.Option(
+        help=EXECUTOR_HELP + " Default: train here, in the foreground.")] = None,
+    slurm: SlurmOptions = None,
 ) -> None:
     """Train one ComPT run and write it to the run store.
 
@@ -117,6 +120,9 @@ def run(
                  "group": group}
     existing = run_id is not None and (store / run_id / "config.json").is_file()
     cfg = None if existing else build_config(config, overrides, set_)
+    if executor is not None or slurm:
+        _submit(cfg, store, run_id, executor or "local", config, slurm)
+        return
     try:  # no folder for a run that can't start
         tasks = preflight(cfg) if cfg is not None else None
     except KeyboardInterrupt:
@@ -142,6 +148,25 @@ def run(
     console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
     if results.get("per_prompt"):
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
+
+
+def _submit(cfg: RunConfig | None, store: Path, run_id: str | None, executor: str,
+            config: Path | None, slurm: list[str] | None) -> None:
+    """``compt run --executor NAME``: a detached run (a Slurm job, a local process)."""
+    from compt.errors import ComptError
+    from compt.executors import build_executor
+    from compt.launcher import launch_run
+    from compt.runfolder import read_json
+    from compt.runner import preflight
+    from compt.store import LAUNCH_FILE
+
+    if cfg is None:
+        raise ComptError(f"Run '{run_id}' exists already; restart it with compt retry {run_id}.")
+    chosen = build_executor(executor, config, slurm)
+    preflight(cfg)  # a run that cannot start is refused here, not in the job
+    new_id = launch_run(cfg, store, run_id=run_id, executor=chosen)
+    how = chosen.describe(read_json(store / new_id / LAUNCH_FILE, {}) or {})
+    console.print(f"run [bold]{new_id}[/] submitted ({how}): follow with compt show {new_id}")
 
 
 @app.command("tasks")

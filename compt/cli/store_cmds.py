@@ -20,11 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
-from compt.runfolder import default_runs_dir
-from compt.store import RunStore
+from compt.runfolder import default_runs_dir, read_json
+from compt.store import LAUNCH_FILE, RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
@@ -102,10 +102,14 @@ def runs_table(summaries: list[dict[str, Any]]) -> Table:
     table.add_column("seed", justify="right", no_wrap=True)
     table.add_column("prog", justify="right", no_wrap=True)
     table.add_column("avg", justify="right", no_wrap=True)
+    jobs = any(s.get("job_state") for s in summaries)  # a scheduler's view, when there is one
+    if jobs:
+        table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=28)
     for s in summaries:
-        table.add_row(_status_text(s["status"]), s["run_id"], s.get("method") or "-",
-                      _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
-                      _progress(s), _score(s.get("average")))
+        row = [_status_text(s["status"]), s["run_id"], s.get("method") or "-",
+               _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
+               _progress(s), _score(s.get("average"))]
+        table.add_row(*row, *([s.get("job_state") or ""] if jobs else []))
     return table
 
 
@@ -209,6 +213,7 @@ def show(
     folder = store.folder(run_id)
     summary, record = store.get(run_id), folder.read_config()
     status, results = folder.read_status(), folder.read_results() or {}
+    job = job_line(folder.read_status(), read_json(folder.path / LAUNCH_FILE, {}) or {})
     if json_:
         _write_json({
             "summary": summary, "config": record.get("config", {}),
@@ -231,6 +236,7 @@ def show(
               if status.get("eta_s") and summary["status"] == "running" else None),
              ("pid", f"{summary.get('pid')} on {summary.get('host')}" if summary.get("pid")
               else None),
+             ("job", job),
              ("started", status.get("started")), ("finished", status.get("finished")),
              ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
               else None),
@@ -424,9 +430,14 @@ def sweep(
         help="Run cells even if a finished run of the same config exists.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
     group: Annotated[str | None, typer.Option(help="Group name (default: sweep-<time>).")] = None,
+    executor: Annotated[str, typer.Option(
+        help=EXECUTOR_HELP + " With slurm the grid is one job array, --jobs its %N cap.")
+    ] = "local",
+    slurm: SlurmOptions = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
+    from compt.executors import build_executor
     from compt.launcher import launch_sweep, new_group_id
     from compt.runfolder import check_run_id
     from compt.sweep import check_cells, expand, load_sweep, plan
@@ -435,6 +446,7 @@ def sweep(
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_run_id(group) if group else new_group_id()
     store = _store(runs_dir)
+    chosen = build_executor(executor, config, slurm)
     base, grid_values = load_sweep(config, set_, grid)
     cells = plan(expand(base, grid_values), store, force=force)
     check_cells(cells)
@@ -445,6 +457,6 @@ def sweep(
     if dry_run or not todo:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached: "
-                  f"follow with compt ls --group {group}")
+    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
+    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {group}")
