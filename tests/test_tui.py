@@ -659,9 +659,10 @@ async def test_launch_a_real_tiny_run_and_watch_it_finish(runs_dir):
                   "extra": "max_steps=6 eval_size=16 analysis=false"}
         for name, value in values.items():
             app.screen.query_one(f"#field-{name}").value = value
-        await wait_for(pilot, lambda: not app.screen.query_one("#launch").disabled, timeout=30)
-        assert "✓ 1 run: ssum k=8 seed=0 on sent_movies, entail with tiny-t5" in str(
-            app.screen.query_one("#launch-message").render())
+        await wait_for(pilot, lambda: "✓ 1 run: ssum k=8 seed=0 on sent_movies, entail with "
+                       "tiny-t5" in str(app.screen.query_one("#launch-message").render()),
+                       timeout=30)
+        assert not app.screen.query_one("#launch").disabled
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is app.runs_screen and app.runs_screen.rows,
                        timeout=30)

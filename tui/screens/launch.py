@@ -84,7 +84,8 @@ class LaunchScreen(ComptScreen):
                                       on_enter=self.focus_next)
             yield Static("", id="launch-message")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Launch (ctrl+s)", variant="primary", id="launch")
+                yield Button("Launch (ctrl+s)", variant="primary", id="launch",
+                             disabled=True)  # until both checks pass
                 yield Button("Cancel (esc)", id="cancel")
         yield Footer()
 
