@@ -65,10 +65,13 @@ def results_table(results: dict, title: str) -> Table:
     table.add_column("task")
     table.add_column("metric")
     table.add_column("score", justify="right")
+    table.add_column("n", justify="right")  # test examples the score rests on
+    sizes = results.get("eval_size") or {}
     for task, score in results["scores"].items():
-        table.add_row(task, results["primary_metric"][task], f"{score:.1f}")
+        table.add_row(task, results["primary_metric"][task], f"{score:.1f}",
+                      str(sizes.get(task, "")))
     table.add_section()
-    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}")
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "")
     return table
 
 
@@ -83,7 +86,8 @@ def run(
     k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
     model: Annotated[str | None, typer.Option(
-        help="all-MiniLM-L6-v2 (offline default), tiny-t5, a local folder or a hub id.")
+        help="all-MiniLM-L6-v2 (offline default), gemma-3-270m, tiny-t5, a local folder or "
+             ".gguf file, or a hub id.")
     ] = None,
     n_sources: Annotated[int | None, typer.Option(help="Number of source prompts.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
@@ -108,7 +112,7 @@ def run(
     on the CPU (about two minutes on 2 cores). Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
-    from compt.runner import execute_run, preflight, prepare_folder
+    from compt.runner import RunInterrupted, execute_run, preflight, prepare_folder
 
     store = runs_dir or default_runs_dir()
     overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
@@ -119,13 +123,23 @@ def run(
     if executor is not None or slurm:
         _submit(cfg, store, run_id, executor or "local", config, slurm)
         return
-    tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
+    try:  # no folder for a run that can't start
+        tasks = preflight(cfg) if cfg is not None else None
+    except KeyboardInterrupt:
+        console.print("interrupted before the run started; nothing was saved")
+        raise typer.Exit(130) from None
     folder, cfg = prepare_folder(cfg, store, run_id)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
                       f"seed {cfg.seed} · {cfg.model} → {folder.path}")
     reporter = None if detached else ProgressReporter()
-    results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
+    try:
+        results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
+    except RunInterrupted as exc:
+        if reporter is not None:
+            reporter.finish()
+            console.print(f"[yellow]{exc}[/]", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
     if detached:
         return
     if not results:
