@@ -12,12 +12,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from compt import methods
 from compt.errors import ComptError
 from tui.launch_form import DEFAULTS, FIELDS, FieldError, LaunchPlan, plan_launch
 from tui.screens.base import ComptScreen
 
 LABELS = {
-    "methods": ("methods", "pt, ssum, msum, mcat (several: a sweep)"),
+    "methods": ("methods", f"{methods.help_text()} (several: a sweep)"),
     "tasks": ("tasks", "builtin, glue, set2, task names or task files"),
     "k": ("k-shot", "e.g. 8,16,32"),
     "seeds": ("seeds", "e.g. 0,1,2"),

@@ -1,0 +1,59 @@
+"""The method registry and the baselines built on it (docs/method.md §Baselines)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from compt import methods
+from compt.config import CHOICES, RunConfig
+from compt.errors import ComptError
+from compt.methods.base import Method
+from compt.model.prompts import ComposedPrompt
+from compt.report import METHOD_ORDER
+
+
+def test_registry_feeds_config_choices_and_the_table_order():
+    names = methods.names()
+    assert names[0] == "pt" and names[-3:] == ("ssum", "msum", "mcat")
+    assert CHOICES["method"] == names == METHOD_ORDER
+    assert [m.name for m in methods.all_methods() if m.family == "composition"] == [
+        "ssum", "msum", "mcat"]
+    for name in names:
+        assert methods.get_method(name).summary
+
+
+def test_unknown_method_is_a_clear_error():
+    with pytest.raises(ComptError, match="known methods: pt"):
+        methods.get_method("lora")
+    with pytest.raises(ComptError, match="allowed values: pt"):
+        RunConfig.from_dict({"method": "lora"})
+    assert methods.lookup("lora") is None and methods.lookup(None) is None
+
+
+def test_presets_come_from_the_method():
+    mcat = RunConfig(method="mcat", k=16)
+    assert mcat.effective_prompt_len == 10 and mcat.effective_epochs == 40
+    assert mcat.learning_rates == {"router": 0.15, "source": 0.05, "private": 0.08}
+    assert RunConfig(method="pt", k=8, epochs_preset="short").effective_epochs == 40
+    assert not RunConfig(method="pt").uses_sources
+
+
+class Doubled(Method):
+    """A throwaway method: the private prompt twice. Shows what adding a method takes."""
+
+    name = "doubled"
+    order = 99
+    summary = "test only"
+
+    def compose(self, prompt, task_ids, temperature, mask, inputs):
+        return 2 * prompt.private()[task_ids]
+
+
+def test_a_new_method_needs_only_its_own_class():
+    method = Doubled()
+    model = ComposedPrompt(method, 2, 3, torch.randn(2, 4, 5), None, encoder="none")
+    assert model.n_sources == 0 and model.router is None and model.length == 4
+    out = model(torch.tensor([1]))
+    assert torch.equal(out[0], 2 * model.private.raw[1])
+    assert [name for name, _ in method.param_groups(model)] == ["private"]
