@@ -57,3 +57,33 @@ def test_a_new_method_needs_only_its_own_class():
     out = model(torch.tensor([1]))
     assert torch.equal(out[0], 2 * model.private.raw[1])
     assert [name for name, _ in method.param_groups(model)] == ["private"]
+
+
+def test_mtpt_shares_one_prompt_across_tasks():
+    model = ComposedPrompt("mtpt", 3, 0, torch.randn(1, 4, 5), None, encoder="none")
+    out = model(torch.tensor([0, 2, 1]))
+    assert model.private.raw.shape[0] == 1
+    assert torch.equal(out[0], out[1]) and torch.equal(out[1], model.private.raw[0])
+
+
+TINY = dict(model="tiny-t5", tasks=["sent_movies", "entail"], k=4, batch_size=4, eval_size=8,
+            analysis_eval_size=4, checkpoint_every=0, epochs=1)
+
+
+def run_tiny(tmp_path, **overrides):
+    from compt.runfolder import create_run_folder
+    from compt.runner import execute_run
+
+    cfg = RunConfig(**{**TINY, **overrides})
+    folder = create_run_folder(tmp_path, cfg)
+    return folder, execute_run(folder, cfg)
+
+
+@pytest.mark.parametrize("method", ["mtpt", "mpt"])
+def test_single_stage_baselines_train_end_to_end(tmp_path, method):
+    folder, results = run_tiny(tmp_path, method=method)
+    assert set(results["scores"]) == {"sent_movies", "entail"}
+    assert results["per_prompt"] is None and results["router"] is None
+    assert sum(map(sum, results["predictions"]["entail"]["combined"])) == 8
+    losses = [row["loss"] for row in folder.read_metrics() if "loss" in row]
+    assert len(losses) == 2 and all(loss > 0 for loss in losses)

@@ -32,7 +32,6 @@ class Method:
     learning_rates: ClassVar[tuple[float, float, float]] = DEFAULT_LRS
     has_sources: ClassVar[bool] = False  # trains shared source prompts (config n_sources)
     has_router: ClassVar[bool] = False
-    task_in_input: ClassVar[bool] = False  # the task's name is written before each input
     stages: ClassVar[tuple[str, ...]] = ("train",)
 
     # -- presets -------------------------------------------------------------------------
