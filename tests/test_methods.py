@@ -87,3 +87,53 @@ def test_single_stage_baselines_train_end_to_end(tmp_path, method):
     assert sum(map(sum, results["predictions"]["entail"]["combined"])) == 8
     losses = [row["loss"] for row in folder.read_metrics() if "loss" in row]
     assert len(losses) == 2 and all(loss > 0 for loss in losses)
+
+
+@pytest.mark.parametrize("method", ["spot", "attempt", "attempt-m"])
+def test_two_stage_baselines_keep_both_stages_in_the_run_folder(tmp_path, method):
+    from compt.checkpoint import load_params
+
+    folder, results = run_tiny(tmp_path, method=method)
+    rows = [row for row in folder.read_metrics() if "loss" in row]
+    assert [row["stage"] for row in rows] == [1, 1, 2, 2]  # 2 steps per stage
+    stage1 = load_params(folder.path / "stage1.safetensors")
+    final = load_params(folder.checkpoint_path)
+    assert not torch.equal(stage1["private.raw"], final["private.raw"])  # targets trained
+    assert torch.equal(stage1["sources.raw"], final["sources.raw"])  # sources did not
+    assert set(results["scores"]) == {"sent_movies", "entail"}
+    if method == "spot":
+        assert stage1["sources.raw"].shape[0] == 1 and results["router"] is None
+    else:
+        router = results["router"]
+        assert router["sources"] == ["src_1", "src_2", "target"]
+        for mean, spread in zip(router["weights"], router["spread"]):
+            assert sum(mean) == pytest.approx(1.0, abs=1e-4) and all(s >= 0 for s in spread)
+
+
+def test_spot_targets_start_from_the_trained_source_prompt():
+    model = ComposedPrompt("spot", 3, 1, torch.randn(3, 4, 5), torch.randn(1, 4, 5),
+                           encoder="mlp")
+    ids = torch.tensor([0, 2])
+    source_prompt = model(ids)
+    assert torch.equal(source_prompt[0], source_prompt[1])
+    model.method.enter_stage(model, 1, fresh=True)
+    assert torch.allclose(model(ids), source_prompt)  # raw prompt and encoder were copied
+    with torch.no_grad():
+        model.private.raw[2] += 1
+    assert not torch.allclose(model(ids)[1], source_prompt[1])  # now each task's own
+
+
+def test_attempt_weights_depend_on_the_input_and_sources_are_frozen_for_targets():
+    torch.manual_seed(0)
+    model = ComposedPrompt("attempt", 2, 2, torch.randn(2, 4, 8), torch.randn(2, 4, 8),
+                           encoder="none")
+    model.method.enter_stage(model, 1, fresh=True)
+    ids = torch.tensor([0, 0])
+    embeds, lengths = torch.randn(2, 5, 8), torch.tensor([5, 3])
+    out = model(ids, inputs=(embeds, lengths))
+    assert not torch.allclose(out[0], out[1])  # same task, different inputs
+    out.sum().backward()
+    assert model.sources.raw.grad is None and model.private.raw.grad is not None
+    assert model.parts["attention"]["down"].grad is not None
+    padded = torch.cat([embeds, torch.full((2, 2, 8), 100.0)], dim=1)  # padding is ignored
+    assert torch.allclose(model(ids, inputs=(padded, lengths)), out)

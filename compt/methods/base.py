@@ -32,7 +32,8 @@ class Method:
     learning_rates: ClassVar[tuple[float, float, float]] = DEFAULT_LRS
     has_sources: ClassVar[bool] = False  # trains shared source prompts (config n_sources)
     has_router: ClassVar[bool] = False
-    stages: ClassVar[tuple[str, ...]] = ("train",)
+    source_init: ClassVar[str] = "uniform"  # or "vocab": sources start like pt's prompts
+    stages: ClassVar[tuple[str, ...]] = ("train",)  # several: trained one after the other
 
     # -- presets -------------------------------------------------------------------------
 

@@ -87,6 +87,8 @@ class PromptedModel(nn.Module):
         dim = backbone.hidden_size
         gen = torch.Generator().manual_seed(cfg.seed + 1)
         sources = torch.rand(n_sources, length, dim, generator=gen) - 0.5 if n_sources else None
+        if n_sources and method.source_init == "vocab":
+            sources = private_init(backbone, cfg, n_sources, length)
         privates = private_init(backbone, cfg, n_tasks, private_len)[:method.private_count(n_tasks)]
         self.prompt = ComposedPrompt(method, n_tasks, n_sources, privates, sources,
                                      cfg.prompt_encoder, cfg.encoder_hidden, cfg.router)

@@ -111,6 +111,8 @@ class ComposedPrompt(nn.Module):
         self.method = get_method(method) if isinstance(method, str) else method
         self.n_sources = n_sources if self.method.has_sources else 0
         self.stage = 0
+        self.n_tasks = n_tasks
+        self._observed: dict[str, dict[int, torch.Tensor]] = {}
         self.private = PromptBank(private_init, encoder, encoder_hidden)
         self.sources: PromptBank | None = None
         self.router: Router | None = None
@@ -139,6 +141,32 @@ class ComposedPrompt(nn.Module):
         keep = torch.zeros(self.n_sources, dtype=torch.bool, device=self.private.raw.device)
         keep[list(mask.sources)] = True
         return keep
+
+    def observe(self, task_ids: torch.Tensor, **values: torch.Tensor) -> None:
+        """Accumulate per-instance values (B, n) by task: count, sum and sum of squares."""
+        for name, value in values.items():
+            sums = self._observed.setdefault(name, {})
+            value = value.detach().double().cpu()
+            for task in task_ids.unique().tolist():
+                rows = value[(task_ids == task).cpu()]
+                stats = torch.stack([torch.full_like(rows[0], len(rows)), rows.sum(0),
+                                     (rows**2).sum(0)])
+                sums[task] = sums[task] + stats if task in sums else stats
+
+    def observed(self) -> dict[str, dict[int, tuple[list[float], list[float]]]]:
+        """name -> task -> (mean, standard deviation) of what ``observe`` saw."""
+        out = {}
+        for name, by_task in self._observed.items():
+            out[name] = {}
+            for task, (count, total, squares) in by_task.items():
+                mean = total / count
+                std = (squares / count - mean**2).clamp(min=0).sqrt()
+                out[name][task] = ([round(x, 6) for x in mean.tolist()],
+                                   [round(x, 6) for x in std.tolist()])
+        return out
+
+    def reset_observed(self) -> None:
+        self._observed.clear()
 
     def router_table(self) -> dict | None:
         """Mixing weights for results.json and the heatmaps (None if the method has none)."""
