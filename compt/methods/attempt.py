@@ -45,6 +45,7 @@ class AttentionalMixture(Method):
     has_sources = True
     source_init = "vocab"
     stages = ("source", "target")
+    input_dependent = True
     shared_attention = False
 
     def n_sources(self, configured: int, n_tasks: int) -> int:

@@ -34,6 +34,7 @@ class Method:
     has_router: ClassVar[bool] = False
     source_init: ClassVar[str] = "uniform"  # or "vocab": sources start like pt's prompts
     stages: ClassVar[tuple[str, ...]] = ("train",)  # several: trained one after the other
+    input_dependent: ClassVar[bool] = False  # the prompt changes with each input
 
     # -- presets -------------------------------------------------------------------------
 
