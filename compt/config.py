@@ -97,7 +97,7 @@ class RunConfig:
     tags: list[str] = field(default_factory=list)
     note: str = ""
 
-    # -- derived values (the method's presets; docs/method.md §1-2) -----------------------
+    # -- derived values (the method's presets; docs/method.md §Model, §Training) ------
 
     @property
     def method_spec(self) -> methods.Method:

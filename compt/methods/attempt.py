@@ -1,4 +1,4 @@
-"""attempt and attempt-m: ATTEMPT (Asai et al., 2022), docs/method.md §Baselines.
+"""attempt and attempt-m: ATTEMPT (Asai et al., 2022), docs/baselines.md.
 
 Stage 1 ("source") trains one source prompt per task on that task (prompt tuning). Stage 2
 ("target") freezes them and trains a new prompt per task plus an attention module: the

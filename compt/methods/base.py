@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from compt.model.prompts import ComposedPrompt, PromptMask
 
-# Presets shared by most methods (docs/method.md §Presets): router, source, private lrs.
+# Presets shared by most methods (docs/method.md §Training): router, source, private lrs.
 DEFAULT_LRS = (0.1, 0.05, 0.02)
 
 

@@ -33,8 +33,10 @@ class Composition(Method):
         return self.combine(private, mixed, mask)
 
     def masks(self, n_sources: int) -> dict:
-        """src_i, all_src, private, total (docs/method.md §6). For a factor private prompt
-        (msum/mcat) ``src_i`` keeps it and ``all_src`` / ``private`` are undefined."""
+        """src_i, all_src, private, total (docs/method.md §Evaluation and analyses).
+
+        For a factor private prompt (msum/mcat) ``src_i`` keeps it and ``all_src`` /
+        ``private`` are undefined."""
         from compt.model.prompts import FULL, PromptMask
 
         if n_sources < 2:

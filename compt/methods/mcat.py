@@ -1,4 +1,4 @@
-"""mcat: private prompt times the concatenation of the weighted sources (docs/method.md §1).
+"""mcat: private prompt times the concatenation of the weighted sources (docs/method.md §Model).
 
 Its prompt is M times longer, so the paper halves L and raises the learning rates.
 """

@@ -1,4 +1,4 @@
-"""mpt: multitask prompt tuning (Wang et al., 2023), docs/method.md §Baselines.
+"""mpt: multitask prompt tuning (Wang et al., 2023), docs/baselines.md.
 
 Each task's prompt is a shared prompt P* times a per-task rank-r matrix u_k v_k^T
 (element-wise), the decomposition PEFT implements as ``MultitaskPromptTuning``. The shared
@@ -14,7 +14,7 @@ RANK = 1  # the paper's rank-1 update
 
 def task_factors(n_tasks: int, length: int, dim: int, rank: int = RANK):
     """u (tasks, L, r) and v (tasks, r, d). Ones, so every task starts at P* (PEFT draws
-    N(0, 0.02), which starts every prompt near zero; docs/method.md says why not here)."""
+    N(0, 0.02), which starts every prompt near zero; docs/baselines.md says why not here)."""
     import torch
     from torch import nn
 

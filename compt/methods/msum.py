@@ -1,4 +1,4 @@
-"""msum: private prompt times the router-weighted sum of the sources (docs/method.md §1)."""
+"""msum: private prompt times the router-weighted sum of the sources (docs/method.md §Model)."""
 
 from __future__ import annotations
 

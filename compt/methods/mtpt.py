@@ -1,4 +1,4 @@
-"""mtpt: multi-task prompt tuning, one prompt shared by every task (docs/method.md §Baselines).
+"""mtpt: multi-task prompt tuning, one prompt shared by every task (docs/baselines.md).
 
 The simplest form of sharing: tasks differ only by the task name that every input starts
 with. It separates "sharing a prompt" from "composing prompts".

@@ -1,4 +1,5 @@
-"""pt: vanilla prompt tuning, one private prompt per task and nothing shared (docs/method.md §1)."""
+"""pt: vanilla prompt tuning, one private prompt per task, nothing shared (docs/method.md §Model).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""spot: SPoT (Vu et al., 2022), generic transfer, docs/method.md §Baselines.
+"""spot: SPoT (Vu et al., 2022), generic transfer, docs/baselines.md.
 
 Stage 1 ("source") trains one prompt on all tasks together (the multi-task source prompt);
 stage 2 ("target") copies it, encoder included, into every task's own prompt and tunes each

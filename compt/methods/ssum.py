@@ -1,4 +1,5 @@
-"""ssum: private prompt plus the router-weighted sum of the sources (docs/method.md §1, Eq. 5)."""
+"""ssum: private prompt plus the router-weighted sum of the sources (docs/method.md §Model).
+"""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ class PromptedModel(nn.Module):
         return self.backbone.generate(embeds, attn, max_new_tokens)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
-        """The method's groups (docs/method.md §2): router, sources, private (+ encoders)."""
+        """The method's groups (docs/method.md §Training): router, sources, private (+ encoders)."""
         groups = self.prompt.method.param_groups(self.prompt)
         return [
             {"name": name, "params": list(params), "lr": lrs[name], "initial_lr": lrs[name],

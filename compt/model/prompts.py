@@ -1,4 +1,4 @@
-"""Source and private prompts, their MLP encoders and the router (docs/method.md §1).
+"""Source and private prompts, their MLP encoders and the router (docs/method.md §Model).
 
 How they combine into a task's target prompt is the method's business (compt/methods/).
 
