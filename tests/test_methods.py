@@ -137,3 +137,32 @@ def test_attempt_weights_depend_on_the_input_and_sources_are_frozen_for_targets(
     assert model.parts["attention"]["down"].grad is not None
     padded = torch.cat([embeds, torch.full((2, 2, 8), 100.0)], dim=1)  # padding is ignored
     assert torch.allclose(model(ids, inputs=(padded, lengths)), out)
+
+
+@pytest.mark.parametrize("stop_at", [3, 4])  # at the stage boundary, and inside stage 2
+def test_a_stopped_two_stage_run_resumes_to_the_same_losses(tmp_path, stop_at):
+    from compt.runfolder import create_run_folder
+    from compt.runner import execute_run
+    from compt.train import SilentReporter
+
+    cfg = RunConfig(**{**TINY, "method": "spot", "epochs": 3, "max_steps": 6})
+    whole, expected = run_tiny(tmp_path, **{"method": "spot", "epochs": 3, "max_steps": 6})
+
+    class Stopper(SilentReporter):
+        trainer = None
+
+        def step(self, step, loss):
+            if step == stop_at:
+                self.trainer.stop_requested = True
+
+    stopper = Stopper()
+    folder = create_run_folder(tmp_path, cfg)
+    assert execute_run(folder, cfg, reporter=stopper,
+                       on_trainer=lambda t: setattr(stopper, "trainer", t)) == {}
+    resumed = execute_run(folder, cfg, resume=True)
+
+    def rows(f):
+        return [(r["stage"], r["loss"]) for r in f.read_metrics() if "loss" in r]
+
+    assert rows(folder) == rows(whole) and [s for s, _ in rows(whole)] == [1, 1, 1, 2, 2, 2]
+    assert resumed["scores"] == expected["scores"]
