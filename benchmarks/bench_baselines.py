@@ -97,9 +97,10 @@ def step_ratios(rounds: int, steps: int) -> tuple[list[str], str]:
             label = method.name if len(method.stages) == 1 else f"{method.name} ({name})"
             variants[label] = (exp, optimizer, batch, stage)
     times: dict[str, list[float]] = {v: [] for v in variants}
-    for r in range(rounds):
+    for r in range(-1, rounds):  # round -1 warms every variant up and is not counted
         order = list(variants)
-        order = order[r % len(order):] + order[:r % len(order)]
+        shift = max(r, 0) % len(order)
+        order = order[shift:] + order[:shift]
         for label in order:
             exp, optimizer, batch, stage = variants[label]
             exp.model.prompt.method.enter_stage(exp.model.prompt, stage, fresh=False)
@@ -109,7 +110,8 @@ def step_ratios(rounds: int, steps: int) -> tuple[list[str], str]:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-            times[label].append((time.process_time() - tick) / steps)
+            if r >= 0:
+                times[label].append((time.process_time() - tick) / steps)
     base = statistics.median(times["pt"])
     lines = ["| method | CPU s / step | ratio to pt |", "| :-- | --: | --: |"]
     lines += [f"| {label} | {statistics.median(t):.3f} | {statistics.median(t) / base:.2f} |"
