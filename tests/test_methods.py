@@ -101,6 +101,12 @@ def test_two_stage_baselines_keep_both_stages_in_the_run_folder(tmp_path, method
     assert not torch.equal(stage1["private.raw"], final["private.raw"])  # targets trained
     assert torch.equal(stage1["sources.raw"], final["sources.raw"])  # sources did not
     assert set(results["scores"]) == {"sent_movies", "entail"}
+    per_prompt = results["per_prompt"]
+    if method == "spot":
+        assert per_prompt is None
+    else:
+        assert per_prompt["columns"] == ["src_1", "src_2", "all_src", "private", "total"]
+        assert results["predictions"]["entail"]["private"] is not None
     if method == "spot":
         assert stage1["sources.raw"].shape[0] == 1 and results["router"] is None
     else:
@@ -137,6 +143,25 @@ def test_attempt_weights_depend_on_the_input_and_sources_are_frozen_for_targets(
     assert model.parts["attention"]["down"].grad is not None
     padded = torch.cat([embeds, torch.full((2, 2, 8), 100.0)], dim=1)  # padding is ignored
     assert torch.allclose(model(ids, inputs=(padded, lengths)), out)
+
+
+def test_attempt_masks_separate_the_new_prompt_from_the_source_mixture():
+    from compt.model.prompts import PromptMask
+
+    torch.manual_seed(1)
+    model = ComposedPrompt("attempt", 2, 2, torch.randn(2, 4, 8), torch.randn(2, 4, 8),
+                           encoder="none")
+    model.method.enter_stage(model, 1, fresh=True)
+    ids, inputs = torch.tensor([1]), (torch.randn(1, 5, 8), torch.tensor([5]))
+    new, sources = model.private.raw[1].detach(), model.sources.raw.detach()
+    private = model(ids, mask=PromptMask(sources=(), private=True), inputs=inputs)
+    assert torch.allclose(private[0], new)
+    src2 = model(ids, mask=PromptMask(sources=(1,), private=False), inputs=inputs)
+    assert torch.allclose(src2[0], sources[1])
+    mixture = model(ids, mask=PromptMask(sources=None, private=False), inputs=inputs)[0]
+    total = model(ids, inputs=inputs)[0]
+    assert not torch.allclose(mixture, total) and not torch.allclose(mixture, sources[0])
+    assert list(model.method.masks(2)) == ["src_1", "src_2", "all_src", "private", "total"]
 
 
 @pytest.mark.parametrize("stop_at", [3, 4])  # at the stage boundary, and inside stage 2

@@ -81,16 +81,45 @@ class AttentionalMixture(Method):
     def compose(self, prompt, task_ids, temperature, mask, inputs):
         import torch
 
+        from compt.model.prompts import FULL
+
         if prompt.stage == 0:
             return prompt.sources()[task_ids]
         sources = prompt.sources().detach()  # frozen in stage 2
         target = prompt.private()[task_ids]
         weights, scores = self.attention(prompt, task_ids, inputs, sources, target)
+        n = sources.shape[0]
+        if mask != FULL:
+            return self._masked(prompt, mask, scores[:, :n], sources, target)
         if not prompt.training:
             prompt.observe(task_ids, weights=weights, scores=scores)
-        n = sources.shape[0]
         mixed = torch.einsum("bm,mld->bld", weights[:, :n], sources) + weights[:, n:, None] * target
         return target + mixed
+
+    def _masked(self, prompt, mask, scores, sources, target):
+        """The separable parts: the attention mixture of the kept sources (renormalised
+        over them), plus ``P_new`` alone when the mask keeps the private prompt."""
+        import torch
+
+        keep = prompt.keep_mask(mask)
+        out = target if mask.private else torch.zeros_like(target)
+        if keep is not None and not keep.any():
+            return out
+        if keep is not None:
+            scores = scores.masked_fill(~keep, float("-inf"))
+        return out + torch.einsum("bm,mld->bld", torch.softmax(scores, dim=-1), sources)
+
+    def masks(self, n_sources: int) -> dict:
+        """src_i (source prompt i alone), all_src (the sources' attention mixture),
+        private (``P_new`` alone), total."""
+        from compt.model.prompts import FULL, PromptMask
+
+        masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=False)
+                 for i in range(n_sources)}
+        masks["all_src"] = PromptMask(sources=None, private=False)
+        masks["private"] = PromptMask(sources=(), private=True)
+        masks["total"] = FULL
+        return masks
 
     def router_table(self, prompt):
         """Per-instance weights, as each task's mean over the evaluated inputs and their
