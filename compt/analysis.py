@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,18 +35,21 @@ def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
     return subset, exp.encode(subset)
 
 
-def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None
-                   ) -> None:
+def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None,
+                   on_mask: Callable[[int, int], None] | None = None) -> None:
     """Fill ``per_prompt`` and the source/private prediction tables of ``results``.
 
     ``total``: the full model's predictions on the evaluation set, when already computed
     (the analysis subset is a prefix of it, so they are reused rather than recomputed).
+    ``on_mask(done, n)``: masks analysed so far (status.json shows "mask i / n").
     """
     exp = trainer.exp
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
-    for column, mask in masks.items():
+    for done, (column, mask) in enumerate(masks.items()):
+        if on_mask is not None:
+            on_mask(done, len(masks))
         if column == "total" and total is not None:
             per_task = [p[: len(exs)] for p, exs in zip(total, subset)]
         else:
@@ -56,6 +60,8 @@ def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | Non
             kind = {"all_src": "source", "private": "private"}.get(column)
             if kind:
                 results["predictions"][task.name][kind] = scored.confusion
+    if on_mask is not None:
+        on_mask(len(masks), len(masks))
     results["per_prompt"] = {
         "columns": list(masks),
         "scores": table,

@@ -26,6 +26,7 @@ from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
 from compt.model import BackboneOptions, PromptedModel, load_backbone
 from compt.model.backbones import check_supported
+from compt.phases import ANALYSING, EVALUATING, TRAINING
 from compt.runfolder import RunFolder, now_iso
 from compt.schedule import lr_factor, temperature_at
 from compt.tasks import resolve_tasks
@@ -134,6 +135,7 @@ class Trainer:
         self.log = log
         self.reporter = reporter or SilentReporter()
         self.stop_requested = False
+        self._phase_written = 0.0  # when phase progress last went to status.json
         cfg = exp.cfg
         self.optimizer = make_optimizer(exp.model, cfg)
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -150,8 +152,8 @@ class Trainer:
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
                       total, exp.device)
-        self.folder.update_status(status="running", phase="training", total=total, step=step,
-                                  error=None)
+        self.folder.update_status(status="running", phase=TRAINING, total=total, step=step,
+                                  error=None, phase_done=None, phase_total=None)
         self.reporter.start(total, step)
         started, last_status = time.time(), 0.0
         recent: deque[float] = deque(maxlen=20)
@@ -194,7 +196,7 @@ class Trainer:
                 return {}
         train_time = time.time() - started
         self._checkpoint(step)
-        self.phase("evaluating")
+        self.phase(EVALUATING)
         results = self.evaluate()
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
@@ -242,7 +244,14 @@ class Trainer:
     def phase(self, text: str) -> None:
         """Tell the terminal and status.json (so ls / the TUI can show it) what runs now."""
         self.reporter.phase(text)
-        self.folder.update_status(phase=text)
+        self._phase_written = 0.0  # its first progress is written at once
+        self.folder.update_status(phase=text, phase_done=None, phase_total=None)
+
+    def phase_step(self, done: int, total: int) -> None:
+        """How far the phase got (examples, masks) into status.json, every few seconds."""
+        if done >= total or time.time() - self._phase_written > STATUS_INTERVAL_S:
+            self._phase_written = time.time()
+            self.folder.update_status(phase_done=done, phase_total=total)
 
     def _write_status(self, step, total, epoch, loss, recent, batch_len) -> None:
         per_step = sum(recent) / max(1, len(recent))
@@ -291,7 +300,7 @@ class Trainer:
         exp = self.exp
         exp.model.eval()
         exp.model.prompt.reset_observed()  # per-instance weights of this evaluation only
-        per_task = self.predict_by_task(exp.eval_data)
+        per_task = self.predict_by_task(exp.eval_data, on_progress=self.phase_step)
         scored = [score_task(t, exs, p)
                   for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)]
         names = [t.name for t in exp.tasks]
@@ -314,6 +323,6 @@ class Trainer:
         if router:
             results["router"] = {"tasks": names, **router}
         if exp.cfg.analysis and analysis.prompt_masks(exp.cfg.method, exp.model.prompt.n_sources):
-            self.phase("per-prompt analysis")
-            analysis.add_per_prompt(self, results, per_task)
+            self.phase(ANALYSING)
+            analysis.add_per_prompt(self, results, per_task, on_mask=self.phase_step)
         return results
