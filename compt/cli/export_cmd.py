@@ -21,7 +21,7 @@ def export_peft_cmd(
     runs_dir: Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)] = None,
 ) -> None:
     """Write a PEFT prompt-tuning adapter (adapter_config.json + adapter_model.safetensors)
-    holding TASK's composed prompt; load it with ``PeftModel.from_pretrained``."""
+    holding TASK's composed prompt; load it with PeftModel.from_pretrained."""
     from compt.peft_export import export_peft
 
     folder = RunFolder.open(runs_dir or default_runs_dir(), run)
