@@ -64,7 +64,7 @@ def no_jobs_left_behind(runs_dir):
         subprocess.run(["scancel", *filter(None, jobs)], capture_output=True, timeout=30)
 
 
-def compt_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def compt_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "compt", *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
@@ -136,7 +136,11 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
         restart_slurmctld()
     wait_for(lambda: settled(store, *ids), 300, "the sweep")
 
-    index = json.loads((runs_dir / "index.json").read_text())["runs"]
+    def indexed() -> dict:  # each run writes its summary just after its status
+        index = json.loads((runs_dir / "index.json").read_text())["runs"]
+        return index if all(index[r]["status"] == "done" for r in ids) else {}
+
+    index = wait_for(indexed, 30, "every result in the index")
     for run_id in ids:
         results = store.folder(run_id).read_results()
         assert index[run_id]["scores"] == results["scores"] and results["scores"]

@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from compt import methods
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
@@ -139,7 +140,7 @@ def write_csv(summaries: list[dict[str, Any]], out: Any) -> None:
 def ls(
     status: Annotated[str | None, typer.Option(
         help="queued, running, done, failed, interrupted or stopped.")] = None,
-    method: Annotated[str | None, typer.Option(help="pt, ssum, msum or mcat.")] = None,
+    method: Annotated[str | None, typer.Option(help=f"One of {methods.help_text()}.")] = None,
     task: Annotated[str | None, typer.Option(help="Runs that trained this task.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training seed.")] = None,

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from compt import methods
 from compt.errors import ComptError
 from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
 from compt.report import build_table, group_by_config, label_text, run_order
@@ -179,6 +180,7 @@ class CompareScreen(ComptScreen):
 
 def _label(summary: dict[str, Any]) -> str:
     parts = [label_text(summary.get("method")), f"k={label_text(summary.get('k'))}"]
-    if summary.get("method") != "pt":
+    method = methods.lookup(summary.get("method"))
+    if method is None or method.has_sources:
         parts.append(f"sources={label_text(summary.get('n_sources'))}")
     return " ".join(parts)

@@ -20,6 +20,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from compt import methods
 from compt.errors import ComptError
 from tui.launch_form import (
     DEFAULTS,
@@ -44,7 +45,7 @@ class Preflighted(Message):
         self.form, self.plan, self.todo, self.error = form, plan, todo, error
 
 LABELS = {
-    "methods": ("methods", "pt, ssum, msum, mcat (several: a sweep)"),
+    "methods": ("methods", f"{methods.help_text()} (several: a sweep)"),
     "tasks": ("tasks", "builtin, glue, set2, task names or task files"),
     "k": ("k-shot", "e.g. 8,16,32"),
     "seeds": ("seeds", "e.g. 0,1,2"),
