@@ -19,11 +19,13 @@ from typing import Any
 
 import yaml
 
+from compt import methods
 from compt.errors import ComptError
 from compt.files import read_mapping
+from compt.model.kinds import KINDS
 from compt.names import check_group, check_note, check_tag
 
-METHODS = ("pt", "ssum", "msum", "mcat")
+METHODS = methods.names()  # the registry's order: pt, the baselines, the compositions
 CHOICES: dict[str, tuple[str, ...]] = {
     "method": METHODS,
     "placement": ("after", "before"),
@@ -33,7 +35,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "temperature_schedule": ("fixed", "by_k"),
     "decoding": ("rank", "greedy"),
     "device": ("auto", "cpu", "cuda"),
-    "backbone": ("auto", "seq2seq", "encoder"),
+    "backbone": ("auto", *KINDS),
+    "label_loss": ("tokens", "verbalizer"),
     "sampling": ("random", "balanced"),
     "epochs_preset": ("paper", "short"),
 }
@@ -70,6 +73,8 @@ class RunConfig:
     temperature_schedule: str = "fixed"
     init_sources_from: str | None = None
     logit_scale: float = 20.0
+    label_loss: str = "tokens"
+    length_norm: bool = False
     # optimisation
     epochs: int | None = None
     epochs_preset: str = "paper"
@@ -97,13 +102,17 @@ class RunConfig:
     tags: list[str] = field(default_factory=list)
     note: str = ""
 
-    # -- derived values (the method's presets; SPEC §1-2) --------------------------------
+    # -- derived values (the method's presets; docs/method.md §Model, §Training) ------
+
+    @property
+    def method_spec(self) -> methods.Method:
+        return methods.get_method(self.method)
 
     @property
     def effective_prompt_len(self) -> int:
         if self.prompt_len is not None:
             return self.prompt_len
-        return 10 if self.method == "mcat" else 20
+        return self.method_spec.prompt_len
 
     @property
     def effective_data_seed(self) -> int:
@@ -112,7 +121,7 @@ class RunConfig:
     @property
     def learning_rates(self) -> dict[str, float]:
         """Router / source / private learning rates, the paper's presets unless set."""
-        preset = (0.15, 0.05, 0.08) if self.method == "mcat" else (0.1, 0.05, 0.02)
+        preset = self.method_spec.learning_rates
         given = (self.lr_router, self.lr_source, self.lr_private)
         router, source, private = (g if g is not None else p for g, p in zip(given, preset))
         return {"router": router, "source": source, "private": private}
@@ -122,13 +131,11 @@ class RunConfig:
         """``epochs`` if set, else the preset: paper 50 (mcat 40); short 20 (mcat 16).
 
         Either preset is doubled when k <= 10, as in the paper. "short" trains 2.5x faster
-        for quick checks on a CPU.
+        for quick checks on a CPU. A method with two stages trains this many in each.
         """
         if self.epochs is not None:
             return self.epochs
-        base = 50 if self.epochs_preset == "paper" else 20
-        if self.method == "mcat":
-            base = base * 4 // 5
+        base = self.method_spec.epochs(50 if self.epochs_preset == "paper" else 20)
         return base * 2 if self.double_epochs_small_k and self.k <= 10 else base
 
     @property
@@ -140,7 +147,7 @@ class RunConfig:
 
     @property
     def uses_sources(self) -> bool:
-        return self.method != "pt" and self.n_sources > 0
+        return self.method_spec.has_sources and self.n_sources > 0
 
     def resolved(self) -> dict[str, Any]:
         """The derived values a run actually used, stored beside the config."""
@@ -185,9 +192,37 @@ def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
 _HINTS = typing.get_type_hints(RunConfig)
 
 
+LR_KEYS = ("lr_router", "lr_source", "lr_private")
+# What people call a key elsewhere (other tools, papers) -> the keys they mean here; a typo
+# of one of these names is answered with its keys, not with whichever key is spelled alike.
+KEY_ALIASES: dict[str, tuple[str, ...]] = {
+    "learning_rate": LR_KEYS, "lr": LR_KEYS, "learning_rates": LR_KEYS,
+    "num_sources": ("n_sources",), "sources": ("n_sources",),
+    "prompt_length": ("prompt_len",), "num_prompt_tokens": ("prompt_len",),
+    "steps": ("max_steps",), "num_epochs": ("epochs", "epochs_preset"),
+    "shots": ("k",), "k_shot": ("k",), "num_shots": ("k",),
+    "temp": ("temperature", "temperature_min"), "batch": ("batch_size",),
+    "max_len": ("max_length",), "wd": ("weight_decay",), "gpu": ("device",),
+    "warmup_steps": ("warmup",), "model_name": ("model",), "task": ("tasks",),
+}
+
+
+def suggest_keys(key: str) -> list[str]:
+    """Keys the user may have meant: through ``KEY_ALIASES``, then by spelling."""
+    norm = key.lower().replace("-", "_")
+    found: list[str] = []
+    for alias in difflib.get_close_matches(norm, KEY_ALIASES, n=2, cutoff=0.75):
+        found += KEY_ALIASES[alias]
+    found += difflib.get_close_matches(norm, FIELD_NAMES, n=3, cutoff=0.6)
+    return list(dict.fromkeys(found))
+
+
 def unknown_key_error(key: str, source: str) -> ComptError:
-    close = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    close = [f"'{k}'" for k in suggest_keys(key)]
+    hint = ""
+    if close:
+        listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        hint = f" Did you mean {listed}?"
     return ComptError(
         f"Unknown config key '{key}' in {source}.{hint} "
         f"Valid keys: {', '.join(FIELD_NAMES)}."
@@ -253,7 +288,7 @@ def validate(cfg: RunConfig) -> None:
             )
     positive = ("k", "max_length", "n_sources", "logit_scale")
     for key in positive:
-        if getattr(cfg, key) <= 0 and not (key == "n_sources" and cfg.method == "pt"):
+        if getattr(cfg, key) <= 0 and not (key == "n_sources" and not cfg.method_spec.has_sources):
             raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")
     for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size",
                 "analysis_eval_size", "encoder_hidden"):
@@ -274,10 +309,11 @@ def validate(cfg: RunConfig) -> None:
         check_group(cfg.group)
     cfg.tags = [check_tag(str(tag)) for tag in cfg.tags]
     cfg.note = check_note(str(cfg.note))
-    if cfg.effective_prompt_len * max(cfg.n_sources, 1) >= cfg.max_length and cfg.method == "mcat":
+    target_len = cfg.method_spec.target_len(cfg.effective_prompt_len, cfg.n_sources)
+    if target_len > cfg.effective_prompt_len and target_len >= cfg.max_length:
         raise ComptError(
-            f"An mcat prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens leaves no "
-            f"room for the input within max_length={cfg.max_length}."
+            f"A {cfg.method} prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens "
+            f"leaves no room for the input within max_length={cfg.max_length}."
         )
     if cfg.effective_prompt_len >= cfg.max_length:
         raise ComptError(
@@ -312,10 +348,13 @@ def build_config(
     sets: list[str] | None = None,
 ) -> RunConfig:
     """Config file, then typed overrides, then ``key=value`` strings; validated at the end."""
+    from compt.executors import EXECUTORS
+
     cfg = RunConfig()
     if path is not None:
         for key, value in load_file(path).items():
-            set_value(cfg, key, value, f"config file '{path}'")
+            if key not in EXECUTORS:  # [slurm]: options of an executor, not of the run
+                set_value(cfg, key, value, f"config file '{path}'")
     for key, value in (overrides or {}).items():
         if value is not None:
             set_value(cfg, key, value)

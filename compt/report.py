@@ -24,7 +24,7 @@ VALUES = ("last", "best")
 SUMMARY_CONFIG_KEYS = ("method", "model", "tasks", "k", "n_sources")
 # Config keys that never tell two configurations apart (descriptive, or the seeds).
 NOT_IDENTITY = META_KEYS + SEED_KEYS
-METHOD_ORDER = METHODS  # pt (the baseline) first
+METHOD_ORDER = METHODS  # the registry's order: pt, the baselines, the compositions
 _MISSING = object()
 
 Summary = dict[str, Any]
@@ -89,6 +89,18 @@ def run_scores(
 
 def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
+    """How many test examples per task the scores rest on (config ``eval_size``), so that
+    they are not compared unknowingly with an analysis on fewer examples."""
+    sizes = {(s.get("hparams") or {}).get("eval_size", "?") for s in summaries}
+    sizes.discard("?")  # summaries written before the key existed
+    if not sizes:
+        return []
+    shown = "/".join(sorted("all" if n is None else str(n) for n in sizes))
+    differs = " (eval_size differs between runs)" if len(sizes) > 1 else ""
+    return [f"Scores on {shown} test examples per task{differs}."]
 
 
 def run_order(summaries: Iterable[Summary]) -> list[Summary]:
@@ -331,6 +343,7 @@ def build_table(
     if fallbacks:
         notes.append(f"{fallbacks} run(s) have no best-checkpoint scores; their final scores "
                      "are used.")
+    notes += eval_size_note(ordered)
     return Table(label_names, columns, table_rows, expected, title, notes, digits)
 
 

@@ -81,6 +81,8 @@ class ConfigRecord(TypedDict, total=False):
 class RunStatus(TypedDict, total=False):
     status: str
     phase: str | None
+    phase_done: int | None  # within a phase that counts (compt.phases)
+    phase_total: int | None
     step: int | None
     total: int | None
     epoch: int
@@ -111,10 +113,16 @@ class Results(TypedDict, total=False):
 
 
 class Launch(TypedDict, total=False):
+    """launch.json: who owns the run's job (``executor``; local: pid and host, Slurm: job id)."""
+
+    executor: str
     pid: int
     host: str
     time: float
     by: str
+    job_id: str
+    submitted_from: str
+    options: dict[str, Any]
 
 
 class Meta(TypedDict, total=False):
@@ -272,8 +280,12 @@ class RunFolder:
         return cast(Launch, _dict(read_json(self.launch_path)))
 
     def write_launch(self, pid: int, by: str) -> None:
-        launch: Launch = {"pid": pid, "host": socket.gethostname(), "time": time.time(),
-                          "by": by}
+        """Record a local process (a training or a queue) as the run's owner."""
+        self.write_launch_record({"executor": "local", "pid": pid, "host": socket.gethostname(),
+                                  "time": time.time(), "by": by})
+
+    def write_launch_record(self, launch: Launch) -> None:
+        """Record the run's owner as an executor reported it (e.g. a Slurm job id)."""
         atomic_write_json(self.launch_path, launch)
 
     @contextmanager

@@ -10,7 +10,8 @@ folders. TinyDB is neither multi-process safe nor atomic on its own, so:
 
 A missing or unreadable index never breaks a command: the store rebuilds it from the
 folders (``reindex``). Tags and notes live in the folder too (``meta.json``), so a rebuild
-keeps them. A ``running`` or ``queued`` run whose process is gone shows as ``interrupted``.
+keeps them. A ``running`` or ``queued`` run whose job is gone shows as ``interrupted``: the
+executor recorded in its ``launch.json`` (a local process, a Slurm job) says whether it is.
 """
 
 from __future__ import annotations
@@ -19,20 +20,20 @@ import builtins
 import logging
 import os
 import shutil
-import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import Any, NotRequired, TypedDict, cast
 
 import orjson
-import psutil
 from filelock import AcquireReturnProxy, FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from compt.errors import ComptError
+from compt.executors import JobState, executor_for
+from compt.executors.local import HOST, process_alive
 from compt.files import atomic_write_bytes
 from compt.names import (
     INDEX_FILE,
@@ -55,13 +56,12 @@ from compt.runfolder import (
 )
 
 __all__ = ["ACTIVE", "HOST", "INDEX_FILE", "LOCK_FILE", "TRASH_DIR", "RunStore", "Summary",
-           "live_state", "process_alive", "read_meta", "summarize"]
+           "job_line", "job_state", "live_state", "process_alive", "read_meta", "summarize"]
 
 LOCK_TIMEOUT_S = 60.0
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
                "temperature", "router", "placement", "sampling", "eval_size", "decoding",
                "prompt_encoder", "private_init", "init_sources_from")
-HOST = socket.gethostname()
 log = logging.getLogger("compt.store")
 
 
@@ -171,37 +171,39 @@ class _IndexDB(TinyDB):
 # -- liveness ----------------------------------------------------------------------------
 
 
-def process_alive(pid: int | None, started_before: float | None = None) -> bool:
-    """True if ``pid`` runs on this host and is not a zombie.
-
-    ``started_before`` (epoch seconds) guards against a recycled pid: a process created
-    after the run recorded its pid is some other program.
-    """
-    if not pid:
-        return False
+def job_state(status: Mapping[str, Any], launch: Mapping[str, Any]) -> JobState:
+    """What the run's executor knows about its job (unknown for an unknown executor)."""
+    plain_launch, plain_status = dict(launch), dict(status)
     try:
-        proc = psutil.Process(int(pid))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started_before is None or proc.create_time() <= started_before + 2.0
-    except (psutil.Error, ValueError):
-        return False
+        return executor_for(plain_launch).state(plain_launch, plain_status)
+    except ComptError:
+        return JobState(None, f"unknown executor {launch.get('executor')}")
+
+
+def job_line(status: Mapping[str, Any], launch: Mapping[str, Any]) -> str | None:
+    """A scheduler's job in words with its state, ``slurm job 17_2: RUNNING on node3``
+    (None for a local process: its pid says it all)."""
+    if not launch.get("job_id"):
+        return None
+    plain_launch, plain_status = dict(launch), dict(status)
+    try:
+        executor = executor_for(plain_launch)
+    except ComptError:
+        return None
+    state = executor.state(plain_launch, plain_status).label or "unknown"
+    return f"{executor.describe(plain_launch)}: {state}"
 
 
 def live_state(status: RunStatus, launch: Launch) -> tuple[str, int | None]:
-    """The run's status corrected for a dead process, and the pid that owns it.
+    """The run's status corrected for a job that is gone, and the pid that owns it.
 
     A running run is owned by its training process (status.json); a queued one by the
-    launcher or sweep queue that will start it (launch.json).
+    launcher, sweep queue or Slurm job that will start it (launch.json).
     """
     state = status.get("status") or Status.QUEUED
-    if state == Status.RUNNING:
-        pid = status.get("pid") or launch.get("pid")
-        host = status.get("host") or launch.get("host")
-        since = status.get("started_ts") or launch.get("time")
-    else:
-        pid, host, since = launch.get("pid"), launch.get("host"), launch.get("time")
-    if state in ACTIVE and pid and host == HOST and not process_alive(pid, since):
+    pid = (status.get("pid") or launch.get("pid")) if state == Status.RUNNING \
+        else launch.get("pid")
+    if state in ACTIVE and job_state(status, launch).alive is False:
         state = Status.INTERRUPTED
     return str(state), pid
 
@@ -238,6 +240,13 @@ class Summary(TypedDict):
     problem: str | None
     fingerprint: str | None
     config_key: str | None
+    executor: str
+    job_id: str | None
+    # only in a live listing (``RunStore.list`` / ``get`` of an active run)
+    phase: NotRequired[str | None]
+    phase_done: NotRequired[int | None]
+    phase_total: NotRequired[int | None]
+    job_state: NotRequired[str | None]
 
 
 def read_meta(folder: RunFolder) -> Meta:
@@ -318,6 +327,8 @@ def summarize(folder: RunFolder) -> Summary:
         "problem": problem,
         "fingerprint": record.get("fingerprint"),
         "config_key": record.get("config_key"),
+        "executor": launch.get("executor") or "local",
+        "job_id": launch.get("job_id"),
     }
 
 
@@ -587,11 +598,17 @@ class RunStore:
             except (OSError, ComptError):
                 pass  # a read-only store: still leave the gone run out of the listing
             return None
-        state, pid = live_state(status, folder.read_launch())
+        launch = folder.read_launch()
+        state, pid = live_state(status, launch)
         if state not in ACTIVE and state != Status.INTERRUPTED:
             try:  # finished, but its last index update was lost: fix the index
                 return self.sync(summary["run_id"])
             except (ComptError, OSError):
                 pass
-        return {**summary, "status": state, "pid": pid,
-                "step": status.get("step"), "total": status.get("total") or summary.get("total")}
+        live: Summary = {**summary, "status": state, "pid": pid, "step": status.get("step"),
+                         "total": status.get("total") or summary.get("total"),
+                         "phase": status.get("phase"), "phase_done": status.get("phase_done"),
+                         "phase_total": status.get("phase_total")}
+        if launch.get("job_id"):  # a scheduler's job: its own state next to compt's
+            live["job_state"] = job_state(status, launch).label
+        return live

@@ -122,6 +122,10 @@ def test_sweep_of_eight_runs_finishes_after_the_shell_exits(runs_dir, tiny_cfg, 
         return states == {"done"}
 
     wait_for(all_done, 150, "eight runs")
+    # a run's status says done just before its last index update: once the queue (which
+    # waits for its runs) is gone, every update has landed
+    queue = read_json(queue_path(runs_dir, "eight"))
+    wait_for(lambda: not process_alive(queue["pid"]), 60, "the queue to exit")
     index = json.loads((runs_dir / "index.json").read_text())["runs"]
     assert set(index) == set(ids)
     for run_id in ids:
@@ -130,8 +134,6 @@ def test_sweep_of_eight_runs_finishes_after_the_shell_exits(runs_dir, tiny_cfg, 
         assert index[run_id]["average"] == results["average"]
         assert index[run_id]["group"] == "eight"
     assert sorted(index[r]["seed"] for r in ids) == list(range(8))
-    queue = read_json(queue_path(runs_dir, "eight"))
-    wait_for(lambda: not process_alive(queue["pid"]), 10, "the queue to exit")
 
     again = plan(expand(tiny_cfg, {"seed": list(range(8))}), store)
     assert {c.action for c in again} == {"done"}

@@ -22,11 +22,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
+from compt import methods
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
+from compt.phases import phase_text
 from compt.runfolder import default_runs_dir
-from compt.store import RunStore
+from compt.store import RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
@@ -56,10 +58,13 @@ def _one_run(store: RunStore, text: str) -> str:
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
-    """A value as table text; user strings are escaped, never read as markup."""
+    """A value as table text: fixed point for everyday sizes, scientific for huge or tiny
+    ones (1e+30, not 31 digits); user strings are escaped, never read as markup."""
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value and not 1e-3 <= abs(value) < 1e6:
+            return f"{value:.{digits}g}"
         return f"{value:.{digits}f}"
     return escape(str(value))
 
@@ -71,6 +76,8 @@ def _score(value: Any) -> str:
 def _progress(summary: Mapping[str, Any]) -> str:
     if summary["status"] == "done":
         return "100%"
+    if summary["status"] == "running" and summary.get("phase"):
+        return phase_text(summary, short=True)  # loading / training 45% / eval 120/400 ...
     step, total = summary.get("step"), summary.get("total")
     if step and total:
         return f"{100 * step / total:.0f}%"
@@ -107,11 +114,14 @@ def runs_table(summaries: Sequence[Mapping[str, Any]]) -> Table:
     table.add_column("seed", justify="right", no_wrap=True)
     table.add_column("prog", justify="right", no_wrap=True)
     table.add_column("avg", justify="right", no_wrap=True)
+    jobs = any(s.get("job_state") for s in summaries)  # a scheduler's view, when there is one
+    if jobs:
+        table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=28)
     for s in summaries:
-        table.add_row(_status_text(s["status"], s.get("problem")), s["run_id"],
-                      _fmt(s.get("method")),
-                      _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
-                      _progress(s), _score(s.get("average")))
+        row = [_status_text(s["status"], s.get("problem")), s["run_id"], _fmt(s.get("method")),
+               _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
+               _progress(s), _score(s.get("average"))]
+        table.add_row(*row, *([escape(s.get("job_state") or "")] if jobs else []))
     return table
 
 
@@ -138,7 +148,7 @@ def write_csv(summaries: Sequence[Mapping[str, Any]], out: Any) -> None:
 def ls(
     status: Annotated[str | None, typer.Option(
         help="queued, running, done, failed, interrupted or stopped.")] = None,
-    method: Annotated[str | None, typer.Option(help="pt, ssum, msum or mcat.")] = None,
+    method: Annotated[str | None, typer.Option(help=f"One of {methods.help_text()}.")] = None,
     task: Annotated[str | None, typer.Option(help="Runs that trained this task.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training seed.")] = None,
@@ -152,6 +162,8 @@ def ls(
     """List runs, newest first."""
     if format_ not in FORMATS:
         raise ComptError(f"--format must be one of {', '.join(FORMATS)}, got '{format_}'.")
+    if status is not None and status not in STATUS_STYLE:
+        raise ComptError(f"--status must be one of {', '.join(STATUS_STYLE)}, got '{status}'.")
     store = _store(runs_dir)
     runs = store.list(status=status, method=method, task=task, k=k, seed=seed, group=group,
                       tag=tag)
@@ -216,6 +228,7 @@ def show(
     folder = store.folder(run_id)
     summary, record = store.get(run_id), folder.read_config()
     status, results = folder.read_status(), folder.read_results() or {}
+    job = job_line(folder.read_status(), folder.read_launch())
     if json_:
         _write_json({
             "summary": summary, "config": record.get("config", {}),
@@ -230,13 +243,16 @@ def show(
     facts = [("folder", str(folder.path)), ("created", summary.get("created")),
              ("group", summary.get("group")), ("tags", ", ".join(summary.get("tags") or [])),
              ("note", summary.get("note")),
+             ("phase", phase_text(status) if summary["status"] == "running" else None),
              ("progress", f"step {status.get('step') or 0} / {total}" if total else None),
              ("loss", _fmt(status.get("loss"), 4) if status.get("loss") is not None else None),
              ("throughput", f"{status['throughput']:.1f} examples/s"
               if status.get("throughput") else None),
-             ("eta", f"{status['eta_s']:.0f} s" if status.get("eta_s") else None),
+             ("eta", f"{status['eta_s']:.0f} s"
+              if status.get("eta_s") and summary["status"] == "running" else None),
              ("pid", f"{summary.get('pid')} on {summary.get('host')}" if summary.get("pid")
               else None),
+             ("job", job),
              ("started", status.get("started")), ("finished", status.get("finished")),
              ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
               else None),
@@ -254,10 +270,13 @@ def show(
                        else _fmt(value, 4))
     console.print(config)
     if results.get("scores"):
-        scores = Table("task", "metric", "score", box=None, pad_edge=False, header_style="bold")
+        scores = Table("task", "metric", "score", "n", box=None, pad_edge=False,
+                       header_style="bold")  # n: the test examples a score rests on
+        sizes = results.get("eval_size") or {}
         for task, score in results["scores"].items():
             metric = (results.get("primary_metric") or {}).get(task, "")
-            scores.add_row(escape(task), escape(str(metric)), _score(score))
+            scores.add_row(escape(task), escape(str(metric)), _score(score),
+                           str(sizes.get(task, "")))
         scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
         console.print(scores)
     log = tail_lines(folder.log_path, lines)
@@ -309,7 +328,7 @@ def stop_cmd(
     run: Annotated[str, typer.Argument(help="Run id, unique prefix, or group name.")],
     runs_dir: RunsDir = None,
 ) -> None:
-    """Stop a run or a whole group (running ones checkpoint first; status ``stopped``)."""
+    """Stop a run or a whole group (running ones checkpoint first; status 'stopped')."""
     from compt.launcher import stop
 
     stopped = stop(run, runs_dir or default_runs_dir())
@@ -382,7 +401,7 @@ def rm(
         "--purge", help="Delete for good instead of moving to runs/.trash/.")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """Remove runs: moved to ``runs/.trash/`` (``--purge`` deletes them)."""
+    """Remove runs: moved to runs/.trash/ (--purge deletes them)."""
     store = _store(runs_dir)
     ids = list(dict.fromkeys(run_id for text in runs for run_id in store.resolve(text)))
     console = _console()
@@ -424,7 +443,7 @@ def plan_table(cells: list[Any]) -> Table:
 @app.command()
 def sweep(
     config: Annotated[Path | None, typer.Argument(
-        help="TOML or YAML config file; a [grid] table in it adds grid keys.")] = None,
+        help="TOML or YAML config file; a \\[grid] table in it adds grid keys.")] = None,
     grid: Annotated[list[str] | None, typer.Option(
         "--grid", "-g", help="key=v1,v2 (repeatable), e.g. --grid method=pt,ssum --grid k=8,16."
     )] = None,
@@ -435,19 +454,26 @@ def sweep(
         help="Run cells even if a finished run of the same config exists.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
     group: Annotated[str | None, typer.Option(help="Group name (default: sweep-<time>).")] = None,
+    executor: Annotated[str, typer.Option(
+        help=EXECUTOR_HELP + " With slurm the grid is one job array, --jobs its %N cap.")
+    ] = "local",
+    slurm: SlurmOptions = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
+    from compt.executors import build_executor
     from compt.launcher import launch_sweep, new_group_id
     from compt.names import check_group
-    from compt.sweep import expand, load_sweep, plan
+    from compt.sweep import check_cells, expand, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
+    chosen = build_executor(executor, config, slurm)
     base, grid_values = load_sweep(config, set_, grid)
     cells = plan(expand(base, grid_values), store, force=force)
+    check_cells(cells)
     console = _console()
     console.print(plan_table(cells))
     todo = [cell.config for cell in cells if cell.runs]
@@ -455,6 +481,6 @@ def sweep(
     if dry_run or not todo:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached: "
-                  f"follow with compt ls --group {group}")
+    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
+    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {group}")
