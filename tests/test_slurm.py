@@ -23,7 +23,7 @@ from compt.executors import build_executor, executor_for
 from compt.executors.slurm import SlurmExecutor, SlurmOptions, parse_time, slurm_state
 from compt.launcher import launch_run, launch_sweep, stop
 from compt.runfolder import read_json
-from compt.store import LAUNCH_FILE, RunStore, live_state
+from compt.store import RunStore, live_state
 
 REPO = Path(__file__).resolve().parent.parent
 CLUSTER_STATE = Path(os.environ.get("COMPT_SLURM_STATE", "/var/tmp/compt-slurm"))
@@ -59,7 +59,7 @@ def slurm():
 def no_jobs_left_behind(runs_dir):
     """A failing test must not leave its (long) jobs running on the cluster."""
     yield
-    jobs = [read_json(p, {}).get("job_id") for p in runs_dir.glob(f"*/{LAUNCH_FILE}")]
+    jobs = [read_json(p, {}).get("job_id") for p in runs_dir.glob("*/launch.json")]
     if any(jobs) and shutil.which("scancel"):
         subprocess.run(["scancel", *filter(None, jobs)], capture_output=True, timeout=30)
 
@@ -76,7 +76,7 @@ def tiny_sets(cfg) -> list[str]:
 
 
 def launch_of(store: RunStore, run_id: str) -> dict:
-    return read_json(store.folder(run_id).path / LAUNCH_FILE, {})
+    return dict(store.folder(run_id).read_launch())
 
 
 def settled(store: RunStore, *run_ids: str) -> bool:

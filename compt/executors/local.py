@@ -16,6 +16,7 @@ from typing import Any
 import psutil
 
 from compt.executors.base import Executor, JobState, register
+from compt.runfolder import Status
 
 HOST = socket.gethostname()
 
@@ -44,7 +45,7 @@ def owner(launch: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, s
     A running run is owned by its training process (status.json); a queued one by the
     launcher or sweep queue that will start it (launch.json).
     """
-    if status.get("status") == "running":
+    if status.get("status") == Status.RUNNING:
         return (status.get("pid") or launch.get("pid"), status.get("host") or launch.get("host"),
                 status.get("started_ts") or launch.get("time"))
     return launch.get("pid"), launch.get("host"), launch.get("time")
@@ -92,7 +93,7 @@ class LocalExecutor(Executor):
         # a queued run started directly by the launcher is a training process starting up;
         # one waiting in a queue is skipped by the queue once marked stopped
         pid = owner(launch, status)[0]
-        if pid and (status.get("status") == "running" or launch.get("by") == "launcher"):
+        if pid and (status.get("status") == Status.RUNNING or launch.get("by") == "launcher"):
             signal_group(pid, signal.SIGTERM)
             return True
         return False

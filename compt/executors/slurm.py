@@ -30,6 +30,7 @@ from typing import Any
 from compt.errors import ComptError
 from compt.executors.base import Executor, JobState, register
 from compt.executors.local import HOST, owner, process_alive
+from compt.runfolder import Status
 
 ARRAY_DIR = ".slurm"
 # Slurm job states in which the job may still start or run (sacct's first word)
@@ -225,7 +226,7 @@ class TrainJob:
         folder = RunFolder.open(runs_dir, self.run_id)
         state = folder.read_status().get("status")
         requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0) > 0  # e.g. preempted
-        if state == "done" or (state == "stopped" and not requeued):
+        if state == Status.DONE or (state == Status.STOPPED and not requeued):
             return 0
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
@@ -252,8 +253,9 @@ class TrainJob:
             code = child[0].wait()
         finally:
             signal.signal(usr_sig, previous)
-        if cut_short and folder.read_status().get("status") in ("queued", "running", "stopped"):
-            folder.update_status(status="interrupted", finished=now_iso(),
+        if cut_short and folder.read_status().get("status") in (
+                Status.QUEUED, Status.RUNNING, Status.STOPPED):
+            folder.update_status(status=Status.INTERRUPTED, finished=now_iso(),
                                  error="the Slurm job reached its time limit or was preempted")
             sync_index(runs_dir, self.run_id)
         # 128 + SIGTERM: a SIGTERM (ours or Slurm's) stopped the training cleanly and saved
@@ -361,7 +363,8 @@ class SlurmExecutor(Executor):
         except (OSError, subprocess.SubprocessError) as exc:
             raise ComptError(f"Could not cancel Slurm job {job_id}: {exc}") from None
         _sacct_cache.clear()
-        return status.get("status") == "running" or (found is not None and found[0] == "RUNNING")
+        return (status.get("status") == Status.RUNNING
+                or (found is not None and found[0] == "RUNNING"))
 
     def describe(self, launch: dict[str, Any]) -> str:
         return f"slurm job {launch.get('job_id')}"
