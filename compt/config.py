@@ -54,7 +54,7 @@ class RunConfig:
     k: int = 16
     sampling: str = "random"
     eval_size: int | None = 200
-    max_length: int = 128
+    max_length: int = 400  # prompt included; the paper's 400 (docs/results_lengths.md)
     # the method
     method: str = "ssum"
     n_sources: int = 3

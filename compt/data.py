@@ -17,6 +17,7 @@ import torch
 from compt.errors import ComptError
 from compt.model.prompted import Batch
 from compt.tasks.base import Example, Task
+from compt.truncation import fit_inputs
 
 EVAL_SEED = 1234  # one fixed evaluation subset for every run, so seeds compare like for like
 
@@ -72,12 +73,16 @@ class Encoded:
 def encode(
     tasks: Sequence[Task], examples: Sequence[Sequence[Example]], tokenize, max_length: int
 ) -> Encoded:
-    """Format and tokenise each task's examples (``tokenize(texts, max_length)``)."""
+    """Format and tokenise each task's examples, each at most ``max_length`` tokens.
+
+    ``tokenize(texts, max_length)`` is the backbone's; over-long inputs are shortened
+    field by field (``compt.truncation``), so no field is lost.
+    """
     ids: list[list[int]] = []
     task_ids: list[int] = []
     labels: list[int] = []
     for t, (task, exs) in enumerate(zip(tasks, examples)):
-        ids.extend(tokenize([task.format_input(ex) for ex in exs], max_length))
+        ids.extend(fit_inputs(task, exs, tokenize, max_length))
         task_ids.extend([t] * len(exs))
         labels.extend(ex.label for ex in exs)
     return Encoded(ids, task_ids, labels)
