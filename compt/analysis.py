@@ -23,19 +23,31 @@ if TYPE_CHECKING:
 
 
 def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
-    """The masks of the per-prompt matrix's columns, for a method with sources.
+    """The masks of the per-prompt matrix's columns; empty when nothing can be masked apart.
 
     For msum/mcat the private prompt is a factor: ``src_i`` keeps it and ``all_src`` /
-    ``private`` are undefined.
+    ``private`` are undefined (so one source leaves only ``total``). With one ssum source
+    ``all_src`` would repeat ``src_1``: the columns are src_1 / private / total (paper
+    Fig. 3, SSUM(1)).
     """
     additive = method == "ssum"
+    if n_sources == 0 or (n_sources == 1 and not additive):
+        return {}
     masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=not additive)
              for i in range(n_sources)}
     if additive:
-        masks["all_src"] = PromptMask(sources=None, private=False)
+        if n_sources > 1:
+            masks["all_src"] = PromptMask(sources=None, private=False)
         masks["private"] = PromptMask(sources=(), private=True)
     masks["total"] = FULL
     return masks
+
+
+def prediction_variants(masks: dict[str, PromptMask]) -> dict[str, str]:
+    """Which column gives the "source only" and "private only" prediction tables."""
+    if "private" not in masks:
+        return {}
+    return {("all_src" if "all_src" in masks else "src_1"): "source", "private": "private"}
 
 
 def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
@@ -54,6 +66,7 @@ def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | Non
     exp = trainer.exp
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
+    variants = prediction_variants(masks)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
     for column, mask in masks.items():
         if column == "total" and total is not None:
@@ -63,7 +76,7 @@ def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | Non
         for task, exs, preds in zip(exp.tasks, subset, per_task):
             scored = score_task(task, exs, preds)
             table[task.name][column] = round(scored.primary, 4)
-            kind = {"all_src": "source", "private": "private"}.get(column)
+            kind = variants.get(column)
             if kind:
                 results["predictions"][task.name][kind] = scored.confusion
     results["per_prompt"] = {

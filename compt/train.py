@@ -283,7 +283,7 @@ class Trainer:
         if router:
             sources = [f"src_{i + 1}" for i in range(exp.model.prompt.n_sources)]
             results["router"] = {"tasks": names, "sources": sources, **router}
-        if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
+        if exp.cfg.analysis and analysis.prompt_masks(exp.cfg.method, exp.model.prompt.n_sources):
             self.phase("per-prompt analysis")
             analysis.add_per_prompt(self, results, per_task)
         return results
