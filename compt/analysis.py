@@ -104,23 +104,25 @@ def transfer_matrix(exp: Experiment) -> dict:
     return {"tasks": names, "scores": scores, "eval_size": len(subset[0]) if subset else 0}
 
 
-def checkpoint_of(ref: str) -> Path:
-    """A run id (in the default store), a run folder, or a checkpoint file."""
+def checkpoint_of(ref: str, runs_dir: Path | None = None) -> Path:
+    """A run id (in ``runs_dir``, the store of the run asking; else the default store), a
+    run folder, or a checkpoint file."""
     path = Path(ref)
     if path.is_dir():
         path = path / "checkpoint.safetensors"
     elif not path.exists():
-        path = default_runs_dir() / check_run_id(ref) / "checkpoint.safetensors"
+        store = runs_dir if runs_dir is not None else default_runs_dir()
+        path = store / check_run_id(ref) / "checkpoint.safetensors"
     if not path.is_file():
         raise ComptError(f"No checkpoint found for '{ref}' (looked for {path}).")
     return path
 
 
-def init_sources_from(model: PromptedModel, ref: str) -> None:
+def init_sources_from(model: PromptedModel, ref: str, runs_dir: Path | None = None) -> None:
     """Modularity (SPEC §6): copy source prompts and their encoders from a finished run."""
     if not model.prompt.n_sources:
         raise ComptError("init_sources_from needs a method with source prompts (ssum/msum/mcat).")
-    params = load_params(checkpoint_of(ref))
+    params = load_params(checkpoint_of(ref, runs_dir))
     sources = {k[len("sources."):]: v for k, v in params.items() if k.startswith("sources.")}
     target = model.prompt.sources.state_dict()
     if not sources:

@@ -80,9 +80,11 @@ def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) ->
     return create_run_folder(runs_dir, cfg, run_id=run_id, status="queued"), cfg
 
 
-def preflight(cfg: RunConfig) -> list:
+def preflight(cfg: RunConfig, runs_dir: Path | None = None) -> list:
     """Catch user mistakes before a run folder exists: unknown or unreachable tasks, k too
-    large for a task, a model that cannot be found. Returns the loaded tasks."""
+    large for a task, a model that cannot be found, a missing ``init_sources_from`` run (in
+    ``runs_dir``, the store the run goes to). Returns the loaded tasks."""
+    from compt.analysis import checkpoint_of
     from compt.data import sample_few_shot
     from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
@@ -91,6 +93,8 @@ def preflight(cfg: RunConfig) -> list:
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
         task.test()
+    if cfg.init_sources_from:
+        checkpoint_of(cfg.init_sources_from, runs_dir)
     kind = resolve_kind(cfg.model, cfg.backbone)
     if cfg.decoding == "greedy" and kind != "seq2seq":
         raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
@@ -143,7 +147,7 @@ def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     folder.update_status(phase="loading model and data")
     if reporter is not None:
         reporter.phase("loading model and data")
-    exp = build_experiment(cfg, tasks)
+    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent)
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{
         "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,

@@ -13,6 +13,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -86,8 +87,12 @@ class Experiment:
         return encode(self.tasks, examples, self.model.backbone.tokenize, room)
 
 
-def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experiment:
-    """Tasks (resolved here unless given), few-shot data, the backbone and the model."""
+def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
+                     runs_dir: Path | None = None) -> Experiment:
+    """Tasks (resolved here unless given), few-shot data, the backbone and the model.
+
+    ``runs_dir``: the run's own store, where ``init_sources_from`` looks up a run id.
+    """
     torch.manual_seed(cfg.seed)
     tasks = tasks if tasks is not None else resolve_tasks(cfg.tasks)
     device = pick_device(cfg.device)
@@ -102,7 +107,7 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
     torch.manual_seed(cfg.seed)
     model = PromptedModel(backbone, cfg, len(tasks)).to(device)
     if cfg.init_sources_from:
-        analysis.init_sources_from(model, cfg.init_sources_from)
+        analysis.init_sources_from(model, cfg.init_sources_from, runs_dir)
     room = cfg.max_length - model.prompt.length
     train_data = encode(tasks, few_shot, backbone.tokenize, room)
     eval_data = encode(tasks, eval_examples, backbone.tokenize, room)

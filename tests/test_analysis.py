@@ -120,3 +120,15 @@ def test_masks_per_method_and_source_count():
                                                       "total"]
     assert list(analysis.prompt_masks("msum", 2)) == ["src_1", "src_2", "total"]
     assert analysis.prompt_masks("msum", 1) == analysis.prompt_masks("pt", 0) == {}
+
+
+def test_init_sources_from_a_run_id_looks_in_the_runs_own_store(trained, runs_dir):
+    """``runs_dir`` (COMPT_RUNS_DIR) is empty; the source run lives in another store."""
+    folder, _, _ = trained
+    cfg = RunConfig(method="ssum", init_sources_from=folder.run_id, **CFG)
+    with pytest.raises(ComptError, match="No checkpoint found"):
+        analysis.checkpoint_of(folder.run_id)
+    saved = load_params(folder.checkpoint_path)
+    exp = build_experiment(cfg, runs_dir=folder.path.parent)
+    for name, value in exp.model.prompt.sources.state_dict().items():
+        assert torch.equal(value, saved[f"sources.{name}"])

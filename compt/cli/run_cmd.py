@@ -113,7 +113,8 @@ def run(
                  "group": group}
     existing = run_id is not None and (store / run_id / "config.json").is_file()
     cfg = None if existing else build_config(config, overrides, set_)
-    tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
+    # no folder for a run that cannot start
+    tasks = preflight(cfg, store) if cfg is not None else None
     folder, cfg = prepare_folder(cfg, store, run_id)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
@@ -157,7 +158,7 @@ def analyze(
 
     folder = RunFolder.open(runs_dir or default_runs_dir(), run_id)
     cfg = RunConfig.from_dict(folder.read_config().get("config", {}), str(folder.config_path))
-    exp = build_experiment(cfg)
+    exp = build_experiment(cfg, runs_dir=folder.path.parent)
     exp.model.load_trainable_state(load_params(analysis.checkpoint_of(str(folder.path))))
     exp.model.eval()
     if transfer:
