@@ -98,7 +98,8 @@ def transfer_matrix(exp: Experiment) -> dict:
             through_a = Encoded([data.ids[i] for i in own], [a] * len(own),
                                 [data.labels[i] for i in own])
             preds = predict(exp.model, through_a, exp.tasks, decoding=exp.cfg.decoding,
-                            device=exp.device, label_task=b, autocast=exp.autocast)
+                            device=exp.device, label_task=b, autocast=exp.autocast,
+                            generation=exp.cfg.generation)
             row.append(round(score_task(task, exs, preds).primary, 4))
         scores.append(row)
     return {"tasks": names, "scores": scores, "eval_size": len(subset[0]) if subset else 0}

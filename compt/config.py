@@ -85,6 +85,8 @@ class RunConfig:
     data_seed: int | None = None
     # evaluation and bookkeeping
     decoding: str = "rank"
+    max_new_tokens: int = 50  # greedy decoding: the authors' length limit and penalty
+    repetition_penalty: float = 2.0
     analysis: bool = True
     analysis_eval_size: int | None = 100
     eval_every: int = 0
@@ -136,6 +138,12 @@ class RunConfig:
         if self.temperature_schedule == "by_k":
             return 5.0 if self.k < 10 else 3.0 if self.k < 20 else 1.0
         return self.temperature
+
+    @property
+    def generation(self) -> dict[str, Any]:
+        """Greedy decoding's options, passed to the backbone's ``generate``."""
+        return {"max_new_tokens": self.max_new_tokens,
+                "repetition_penalty": self.repetition_penalty}
 
     @property
     def uses_sources(self) -> bool:
@@ -250,7 +258,8 @@ def validate(cfg: RunConfig) -> None:
             raise ComptError(
                 f"Config key '{key}' has value {value!r}; allowed values: {', '.join(allowed)}."
             )
-    positive = ("k", "max_length", "n_sources", "logit_scale")
+    positive = ("k", "max_length", "n_sources", "logit_scale", "max_new_tokens",
+                "repetition_penalty")
     for key in positive:
         if getattr(cfg, key) <= 0 and not (key == "n_sources" and cfg.method == "pt"):
             raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -40,8 +41,12 @@ def predict(
     device: torch.device | str = "cpu",
     label_task: int | None = None,
     autocast: bool = False,
+    generation: dict[str, Any] | None = None,
 ) -> list[int]:
-    """One predicted label index per encoded example, in ``data`` order."""
+    """One predicted label index per encoded example, in ``data`` order.
+
+    ``generation``: greedy decoding's options (``RunConfig.generation``).
+    """
     preds = [INVALID] * len(data)
     pad = model.backbone.pad_id
     device_type = torch.device(device).type
@@ -49,7 +54,7 @@ def predict(
         batch = batch.to(device)
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
             if decoding == "greedy":
-                texts = model.generate(batch, mask)
+                texts = model.generate(batch, mask, **(generation or {}))
                 label_ids = batch.label_tasks.tolist()
                 out = [match_label(t, tasks[lt].label_words) for t, lt in zip(texts, label_ids)]
             else:

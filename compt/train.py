@@ -252,7 +252,8 @@ class Trainer:
     def predict_by_task(self, data: Encoded, **kwargs) -> list[list[int]]:
         exp = self.exp
         preds = predict(exp.model, data, exp.tasks, decoding=exp.cfg.decoding,
-                        device=exp.device, autocast=exp.autocast, **kwargs)
+                        device=exp.device, autocast=exp.autocast,
+                        generation=exp.cfg.generation, **kwargs)
         return split_by_task(data, preds, len(exp.tasks))
 
     def evaluate_scores(self) -> dict[str, float]:

@@ -107,9 +107,10 @@ class PromptedModel(nn.Module):
         return self.backbone.scores(embeds, attn, batch.label_tasks)
 
     @torch.no_grad()
-    def generate(self, batch: Batch, mask: PromptMask = FULL, max_new_tokens: int = 8) -> list[str]:
+    def generate(self, batch: Batch, mask: PromptMask = FULL, **options) -> list[str]:
+        """Greedy outputs; ``options`` (max_new_tokens, repetition_penalty) go to the backbone."""
         embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.generate(embeds, attn, max_new_tokens)
+        return self.backbone.generate(embeds, attn, **options)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
         """The three groups of SPEC §2: router, sources (+ encoders), private (+ encoders)."""
