@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import tomllib
@@ -38,7 +39,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 # Keys that only describe a run (not what it computes): ignored when comparing configs.
-META_KEYS = ("name", "group", "tags", "note", "device")
+META_KEYS = ("name", "group", "tags", "note")
+# Keys an identity records through the value they resolve to (``prompt_len`` unset and
+# ``prompt_len=20`` compute the same; ``device=auto`` is where it runs).
+RESOLVED_KEYS = ("prompt_len", "data_seed", "epochs", "epochs_preset", "double_epochs_small_k",
+                 "lr_router", "lr_source", "lr_private", "temperature", "temperature_schedule",
+                 "device", "bf16")
 # Keys that pick random draws: runs differing only here are seeds of one configuration.
 SEED_KEYS = ("seed", "data_seed")
 
@@ -157,6 +163,7 @@ class RunConfig:
             "epochs": self.effective_epochs,
             "learning_rates": self.learning_rates,
             "initial_temperature": self.initial_temperature,
+            "compute": self.compute,
         }
 
     # -- (de)serialisation ---------------------------------------------------------------
@@ -164,13 +171,28 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def compute(self) -> str:
+        """Where and in what precision the run computes ("cpu-fp32", "cuda-bf16")."""
+        device = self.device
+        if device == "auto":
+            device = "cuda" if _cuda_available() else "cpu"
+        return f"{device}-{'bf16' if device == 'cuda' and self.bf16 else 'fp32'}"
+
     def identity(self) -> dict[str, Any]:
-        """The config without descriptive keys: two runs with equal identity compute the same."""
-        return {k: v for k, v in self.to_dict().items() if k not in META_KEYS}
+        """What the run computes: descriptive keys dropped, derived values resolved, plus
+        the device and precision. Two runs with equal identity compute the same."""
+        given = {k: v for k, v in self.to_dict().items()
+                 if k not in META_KEYS + RESOLVED_KEYS}
+        return {**given, **self.resolved()}
 
     def fingerprint(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """The identity's hash: sweeps skip a cell whose fingerprint already ran."""
+        return _digest(self.identity())
+
+    def config_key(self) -> str:
+        """The identity's hash without the seeds: runs sharing it are seeds of one setting."""
+        return _digest({k: v for k, v in self.identity().items() if k not in SEED_KEYS})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
@@ -182,6 +204,17 @@ class RunConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _cuda_available() -> bool:
+    import torch  # only here: config is imported by commands that never train
+
+    return torch.cuda.is_available()
 
 
 def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
