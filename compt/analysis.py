@@ -1,4 +1,4 @@
-"""The paper's analyses (SPEC §6), computed from a trained model.
+"""The paper's analyses (docs/method.md#analyses), computed from a trained model.
 
 - per-prompt scores: re-evaluate with prompts masked (src_i, all_src, private, total);
 - prediction tables for source only / private only / combined;
@@ -120,7 +120,10 @@ def checkpoint_of(ref: str, runs_dir: Path | None = None) -> Path:
 
 
 def init_sources_from(model: PromptedModel, ref: str, runs_dir: Path | None = None) -> None:
-    """Modularity (SPEC §6): copy source prompts and their encoders from a finished run."""
+    """Modularity: copy source prompts and their encoders from a finished run.
+
+    docs/method.md#analyses.
+    """
     if not model.prompt.n_sources:
         raise ComptError("init_sources_from needs a method with source prompts (ssum/msum/mcat).")
     params = load_params(checkpoint_of(ref, runs_dir))

@@ -51,7 +51,7 @@ SEED_KEYS = ("seed", "data_seed")
 
 @dataclass
 class RunConfig:
-    """Everything that defines one ComPT training run (see SPEC.md for the method)."""
+    """Everything that defines one ComPT training run (the method: docs/method.md)."""
 
     # what to train on
     model: str = "all-MiniLM-L6-v2"
@@ -104,7 +104,7 @@ class RunConfig:
     tags: list[str] = field(default_factory=list)
     note: str = ""
 
-    # -- derived values (the method's presets; SPEC §1-2) --------------------------------
+    # -- derived values (the method's presets; docs/method.md) --------------------------------
 
     @property
     def effective_prompt_len(self) -> int:

@@ -1,4 +1,4 @@
-"""Few-shot sampling (SPEC §3) and multi-task batches.
+"""Few-shot sampling (docs/method.md#few-shot-data) and multi-task batches.
 
 Every random draw here comes from its own seeded generator, keyed by the data seed and the
 task's name, so a task gets the same k examples whatever other tasks share the run, and

@@ -1,4 +1,6 @@
-"""Evaluation (SPEC §5): rank classification by default, greedy generation for fidelity.
+"""Evaluation: rank classification by default, greedy generation for fidelity.
+
+The protocol is docs/method.md#evaluation.
 
 ``predict`` returns label indices (-1 for a generated output that matches no label word);
 ``score_task`` turns them into the GLUE-standard metrics and one primary 0-100 score.

@@ -1,6 +1,6 @@
 """Labelled matrices: per-prompt scores, router weights, prediction counts, transfer, seeds.
 
-Each view of SPEC §6 becomes a ``Matrix`` (row labels x column labels of numbers,
+Each view of docs/method.md#analyses becomes a ``Matrix`` (row labels x column labels of numbers,
 averaged over a configuration's seeds where there are several) that ``compt.export``
 renders as a coloured heatmap with the numbers printed, or as markdown/csv/latex/json.
 Builders take plain ``results.json`` dicts and index summaries, so they are easy to test.
@@ -100,7 +100,7 @@ def _need(results: Sequence[dict], key: str, what: str, title: str) -> list[dict
 
 
 def per_prompt_matrix(results: Sequence[dict], title: str = "") -> Matrix:
-    """SPEC §6 per-prompt scores: tasks x (src_i, all_src, private, total), plus a mean row."""
+    """Per-prompt scores (docs/method.md#analyses): tasks x prompts, plus a mean row."""
     found = _need(results, "per_prompt", "per-prompt scores", title)
     grids: list[Grid] = [p["scores"] for p in found]
     columns = _union([p["columns"] for p in found])

@@ -1,4 +1,4 @@
-"""The training loop (SPEC §2), readable top to bottom.
+"""The training loop (docs/method.md#training), readable top to bottom.
 
 ``build_experiment`` turns a config into tasks, data, backbone and model; ``Trainer.run``
 trains, checkpoints, keeps status.json current, evaluates, runs the analyses and writes
@@ -121,7 +121,7 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
 
 
 def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
-    """AdamW over the three parameter groups (SPEC §2); the fused kernel where torch has it."""
+    """AdamW over the three parameter groups (docs/method.md#training); fused where possible."""
     groups = model.param_groups(cfg.learning_rates, cfg.weight_decay)
     return torch.optim.AdamW(groups, fused=True)
 
@@ -263,7 +263,7 @@ class Trainer:
                 for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)}
 
     def evaluate(self) -> dict:
-        """Final scores, metrics and prediction tables, plus the SPEC §6 analyses."""
+        """Final scores, metrics, prediction tables and the analyses (docs/method.md#analyses)."""
         exp = self.exp
         exp.model.eval()
         per_task = self.predict_by_task(exp.eval_data)

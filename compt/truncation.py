@@ -3,7 +3,7 @@
 Cutting ``"{task}: {field1}: {text1} {field2}: {text2}"`` from the right drops the last
 fields first: a long premise leaves no room for the hypothesis. Instead the longest
 field's text is shortened first (water-filling), so every field keeps its label and a
-share of its text, cut at a word boundary (docs/method.md, "Inputs and truncation").
+share of its text, cut at a word boundary (docs/method.md#inputs-and-truncation).
 
 Only the backbone's ``tokenize(texts, max_length)`` is used, so this works with any
 tokenizer and its special tokens are added once, by the tokenizer itself.

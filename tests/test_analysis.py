@@ -1,4 +1,4 @@
-"""SPEC §6 analyses on a trained tiny run, checked against masks applied by hand."""
+"""The analyses (docs/method.md#analyses) on a trained tiny run, checked by hand."""
 
 from __future__ import annotations
 

@@ -58,7 +58,10 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
 
 
 def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
-    """(tasks, length, d) initial private prompts, per ``cfg.private_init`` (SPEC §1)."""
+    """(tasks, length, d) initial private prompts, per ``cfg.private_init``.
+
+    docs/method.md#model.
+    """
     matrix = backbone.embedding_matrix.detach().float().cpu()
     gen = torch.Generator().manual_seed(cfg.seed)
     if cfg.private_init == "uniform":
@@ -113,7 +116,7 @@ class PromptedModel(nn.Module):
         return self.backbone.generate(embeds, attn, **options)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
-        """The three groups of SPEC §2: router, sources (+ encoders), private (+ encoders)."""
+        """The three groups (docs/method.md#training): router, sources, private (+ encoders)."""
         groups = [("private", self.prompt.private.parameters())]
         if self.prompt.n_sources:
             groups.append(("source", self.prompt.sources.parameters()))

@@ -1,4 +1,6 @@
-"""Source and private prompts, their MLP encoders, the router and the compositions (SPEC §1).
+"""Source and private prompts, their MLP encoders, the router and the compositions.
+
+The model is docs/method.md#model.
 
 All prompts of one kind are stacked in one tensor and encoded with batched matrix products,
 so a training step costs a handful of kernels whatever the number of tasks or sources.
@@ -49,7 +51,7 @@ class PromptBank(nn.Module):
 
 @dataclass(frozen=True)
 class PromptMask:
-    """Which prompts take part, for the per-prompt analysis (SPEC §6).
+    """Which prompts take part, for the per-prompt analysis (docs/method.md#analyses).
 
     ``sources``: indices of kept sources (None = all). ``private``: keep the private prompt.
     """
@@ -117,7 +119,7 @@ class ComposedPrompt(nn.Module):
     def forward(
         self, task_ids: torch.Tensor, temperature: float | None = None, mask: PromptMask = FULL
     ) -> torch.Tensor:
-        """(B, P, d) target prompts for the batch's tasks (SPEC Eq. 5)."""
+        """(B, P, d) target prompts for the batch's tasks (paper Eq. 5; docs/method.md#model)."""
         private = self.private()[task_ids]
         if not self.n_sources:
             return private
