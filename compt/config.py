@@ -60,6 +60,7 @@ class RunConfig:
     k: int = 16
     sampling: str = "random"
     eval_size: int | None = 200
+    dev_size: int | None = None  # held-out train examples per task: best-checkpoint selection
     max_length: int = 400  # prompt included; the paper's 400 (docs/results_lengths.md)
     # the method
     method: str = "ssum"
@@ -296,7 +297,7 @@ def validate(cfg: RunConfig) -> None:
     for key in positive:
         if getattr(cfg, key) <= 0 and not (key == "n_sources" and cfg.method == "pt"):
             raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")
-    for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size",
+    for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size", "dev_size",
                 "analysis_eval_size", "encoder_hidden"):
         value = getattr(cfg, key)
         if value is not None and value <= 0:

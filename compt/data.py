@@ -29,6 +29,26 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> list[Example]:
     """The first k of a seeded permutation of the train split (or round-robin by class)."""
     train = task.train()
+    return [train[i] for i in _few_shot_indices(task, k, seed, balanced)]
+
+
+def sample_dev(task: Task, k: int, size: int, seed: int, balanced: bool = False
+               ) -> list[Example]:
+    """``size`` train examples outside the few-shot set: the next ones of the same seeded
+    permutation. They pick the best checkpoint (``dev_size``), never train."""
+    train = task.train()
+    taken = set(_few_shot_indices(task, k, seed, balanced))
+    if k + size > len(train):
+        raise ComptError(
+            f"k={k} plus dev_size={size} is larger than the train split of task "
+            f"'{task.name}' ({len(train)} examples); choose k + dev_size <= {len(train)}."
+        )
+    rest = [i for i in _rng(seed, task.name).permutation(len(train)) if i not in taken]
+    return [train[i] for i in rest[:size]]
+
+
+def _few_shot_indices(task: Task, k: int, seed: int, balanced: bool) -> list[int]:
+    train = task.train()
     if k > len(train):
         raise ComptError(
             f"k={k} is larger than the train split of task '{task.name}' "
@@ -36,17 +56,17 @@ def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> li
         )
     order = _rng(seed, task.name).permutation(len(train))
     if not balanced:
-        return [train[i] for i in order[:k]]
+        return order[:k].tolist()
     by_class: dict[int, list[int]] = {}
     for i in order:
-        by_class.setdefault(train[i].label, []).append(i)
+        by_class.setdefault(train[i].label, []).append(int(i))
     picked: list[int] = []
     queues = [list(v) for _, v in sorted(by_class.items())]
     while len(picked) < k:
         for queue in queues:
             if queue and len(picked) < k:
                 picked.append(queue.pop(0))
-    return [train[i] for i in picked]
+    return picked
 
 
 def eval_subset(task: Task, size: int | None) -> list[Example]:

@@ -140,6 +140,7 @@ class RunFolder:
     log_path = property(lambda self: self.path / "train.log")
     results_path = property(lambda self: self.path / "results.json")
     checkpoint_path = property(lambda self: self.path / "checkpoint.safetensors")
+    best_checkpoint_path = property(lambda self: self.path / "best.safetensors")
 
     def write_config(self, config: dict[str, Any]) -> None:
         atomic_write_json(self.config_path, config)

@@ -85,13 +85,16 @@ def preflight(cfg: RunConfig, runs_dir: Path | None = None) -> list:
     large for a task, a model that cannot be found, a missing ``init_sources_from`` run (in
     ``runs_dir``, the store the run goes to). Returns the loaded tasks."""
     from compt.analysis import checkpoint_of
-    from compt.data import sample_few_shot
+    from compt.data import sample_dev, sample_few_shot
     from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
 
     tasks = resolve_tasks(cfg.tasks)
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
+        if cfg.dev_size:
+            sample_dev(task, cfg.k, cfg.dev_size, cfg.effective_data_seed,
+                       cfg.sampling == "balanced")
         task.test()
     if cfg.init_sources_from:
         checkpoint_of(cfg.init_sources_from, runs_dir)

@@ -248,6 +248,8 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "hparams": hparams,
         "scores": scores,
         "average": results.get("average"),
+        "best_scores": results.get("best_scores"),
+        "best_average": results.get("best_average"),
         "duration_s": results.get("duration_s"),
         "pid": pid,
         "host": status.get("host") or launch.get("host"),

@@ -19,9 +19,9 @@ from typing import Protocol
 import torch
 
 from compt import analysis
-from compt.checkpoint import restore_checkpoint, save_checkpoint
+from compt.checkpoint import load_params, restore_checkpoint, save_checkpoint
 from compt.config import RunConfig
-from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
+from compt.data import Encoded, encode, eval_subset, sample_dev, sample_few_shot, train_batches
 from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
 from compt.model import PromptedModel, load_backbone
@@ -77,6 +77,13 @@ class Experiment:
     batch_size: int
     steps_per_epoch: int
     total_steps: int
+    dev_examples: list[list[Example]] | None = None
+    dev_data: Encoded | None = None
+
+    @property
+    def selection_every(self) -> int:
+        """Steps between best-checkpoint checks on the dev set: ``eval_every``, else an epoch."""
+        return self.cfg.eval_every or self.steps_per_epoch
 
     @property
     def autocast(self) -> bool:
@@ -99,6 +106,9 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
     few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
                 for t in tasks]
     eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
+    balanced = cfg.sampling == "balanced"
+    dev_examples = [sample_dev(t, cfg.k, cfg.dev_size, cfg.effective_data_seed, balanced)
+                    for t in tasks] if cfg.dev_size else None
     backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
     if cfg.decoding == "greedy" and backbone.kind != "seq2seq":
         raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
@@ -116,8 +126,9 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
     total = steps_per_epoch * cfg.effective_epochs
     if cfg.max_steps is not None:
         total = min(total, cfg.max_steps)
+    dev_data = encode(tasks, dev_examples, backbone.tokenize, room) if dev_examples else None
     return Experiment(cfg, tasks, model, train_data, eval_examples, eval_data, device,
-                      batch_size, steps_per_epoch, total)
+                      batch_size, steps_per_epoch, total, dev_examples, dev_data)
 
 
 def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
@@ -136,6 +147,7 @@ class Trainer:
         self.log = log
         self.reporter = reporter or SilentReporter()
         self.stop_requested = False
+        self.best_dev, self.best_step = float("-inf"), None  # dev-selected checkpoint
         cfg = exp.cfg
         self.optimizer = make_optimizer(exp.model, cfg)
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -145,6 +157,8 @@ class Trainer:
     def run(self, resume: bool = False) -> dict:
         exp, cfg = self.exp, self.exp.cfg
         step = self._resume() if resume else 0
+        if exp.dev_data is not None and step:
+            self._recall_best(step)
         total = exp.total_steps
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
@@ -180,6 +194,9 @@ class Trainer:
                     self._checkpoint(step)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
                     self._eval_row(step)
+                if exp.dev_data is not None and (
+                        step % exp.selection_every == 0 or step == total):
+                    self._select(step)
             if self.stop_requested:
                 self._checkpoint(step)
                 self.folder.update_status(status="stopped", step=step, finished=now_iso())
@@ -191,6 +208,8 @@ class Trainer:
         self._checkpoint(step)
         self.phase("evaluating")
         results = self.evaluate()
+        if exp.dev_data is not None:
+            results.update(self._best_results(step, results))
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
         self.reporter.finish()
@@ -256,11 +275,46 @@ class Trainer:
                         generation=exp.cfg.generation, **kwargs)
         return split_by_task(data, preds, len(exp.tasks))
 
-    def evaluate_scores(self) -> dict[str, float]:
+    def evaluate_scores(self, examples: list[list[Example]] | None = None,
+                        data: Encoded | None = None) -> dict[str, float]:
+        """Primary score per task on the test subset (or on ``examples`` / ``data``)."""
         exp = self.exp
-        per_task = self.predict_by_task(exp.eval_data)
+        examples, data = (exp.eval_examples, exp.eval_data) if data is None else (examples, data)
+        per_task = self.predict_by_task(data)
         return {t.name: round(score_task(t, exs, p).primary, 4)
-                for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)}
+                for t, exs, p in zip(exp.tasks, examples, per_task)}
+
+    # -- best-checkpoint selection on the dev set (dev_size; docs/method.md#training) ----
+
+    def _select(self, step: int) -> None:
+        """Score the dev set; keep the state if it beats every earlier one (ties: earlier)."""
+        scores = self.evaluate_scores(self.exp.dev_examples, self.exp.dev_data)
+        average = sum(scores.values()) / len(scores)
+        self.folder.append_metrics({"step": step, "dev": scores, "dev_average": average})
+        if average > self.best_dev:
+            self.best_dev, self.best_step = average, step
+            save_checkpoint(self.folder.best_checkpoint_path, self.exp.model.trainable_state(),
+                            step)
+
+    def _recall_best(self, step: int) -> None:
+        """On resume: the best dev score so far, from the metrics rows up to ``step``."""
+        for row in self.folder.read_metrics():
+            if "dev_average" in row and row["step"] <= step and row["dev_average"] > self.best_dev:
+                self.best_dev, self.best_step = row["dev_average"], row["step"]
+
+    def _best_results(self, step: int, last: dict) -> dict:
+        """Test scores of the dev-selected state (the last state's when that is the best)."""
+        if self.best_step in (None, step):
+            scores, average = last["scores"], last["average"]
+        else:
+            model = self.exp.model
+            final = {k: v.clone() for k, v in model.trainable_state().items()}  # not views
+            model.load_trainable_state(load_params(self.folder.best_checkpoint_path))
+            scores = self.evaluate_scores()
+            model.load_trainable_state(final)
+            average = round(sum(scores.values()) / len(scores), 4)
+        return {"best_scores": scores, "best_average": average, "best_step": self.best_step,
+                "best_dev_average": round(self.best_dev, 4)}
 
     def evaluate(self) -> dict:
         """Final scores, metrics, prediction tables and the analyses (docs/method.md#analyses)."""
