@@ -103,10 +103,9 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
     torch.manual_seed(cfg.seed)
     tasks = tasks if tasks is not None else resolve_tasks(cfg.tasks)
     device = pick_device(cfg.device)
-    few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
-                for t in tasks]
-    eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
     balanced = cfg.sampling == "balanced"
+    few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, balanced) for t in tasks]
+    eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
     dev_examples = [sample_dev(t, cfg.k, cfg.dev_size, cfg.effective_data_seed, balanced)
                     for t in tasks] if cfg.dev_size else None
     backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
