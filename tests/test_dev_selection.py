@@ -64,25 +64,12 @@ def test_test_scores_of_the_checkpoint_best_on_dev(runs_dir):
     assert not any("best-checkpoint" in note for note in table.notes)
 
 
-def test_a_resumed_run_remembers_its_best_checkpoint(runs_dir):
+def test_a_resumed_run_remembers_its_best_checkpoint(runs_dir, stop_at):
     cfg = RunConfig(**CFG)
     whole = execute_run(create_run_folder(runs_dir, cfg), cfg)
-
-    class StopAtFour:
-        trainer = None
-
-        def start(self, total, done): ...
-        def phase(self, text): ...
-        def finish(self): ...
-
-        def step(self, step, loss):
-            if step == 4:
-                self.trainer.stop_requested = True
-
-    stopper = StopAtFour()
+    stopper = stop_at(4)
     folder = create_run_folder(runs_dir, cfg)
-    assert execute_run(folder, cfg, reporter=stopper,
-                       on_trainer=lambda t: setattr(stopper, "trainer", t)) == {}
+    assert execute_run(folder, cfg, reporter=stopper, on_trainer=stopper.attach) == {}
     resumed = execute_run(folder, cfg, resume=True)
     keys = ("best_step", "best_scores", "best_average", "scores")
     assert {k: resumed[k] for k in keys} == {k: whole[k] for k in keys}

@@ -1,4 +1,5 @@
-"""Field-aware truncation: a long first field never pushes a later field out of the input."""
+"""What reaches the model: field-aware truncation (a long first field never pushes a later
+field out), padding to the batch's longest row, the attention kernel."""
 
 from __future__ import annotations
 
@@ -65,3 +66,8 @@ def test_batches_pad_to_their_longest_row(backbone):
     assert batch.input_ids.shape[1] == len(data.ids[1]) < 108
     assert batch.lengths.tolist() == [len(data.ids[0]), len(data.ids[1])]
     assert batch.input_ids[0, len(data.ids[0]):].eq(backbone.pad_id).all()
+
+
+def test_attention_uses_the_fused_sdpa_kernel(backbone):
+    """The front door's speed: torch's scaled-dot-product attention, not the eager path."""
+    assert backbone.model.config._attn_implementation == "sdpa"
