@@ -135,7 +135,7 @@ class CausalBackbone(Backbone):
         return total.masked_fill(~self.label_valid[label_tasks], float("-inf"))
 
     def generate(self, embeds, mask, max_new_tokens: int = 50,
-                 repetition_penalty: float = 2.0) -> list[str]:
+                 repetition_penalty: float = 1.0) -> list[str]:
         """Greedy continuation from ``inputs_embeds`` (rows left-aligned for generation)."""
         left, left_mask = left_align(embeds, mask)
         out = self.model.generate(

@@ -64,7 +64,7 @@ class Seq2SeqBackbone(Backbone):
         return result
 
     def generate(self, embeds, mask, max_new_tokens: int = 50,
-                 repetition_penalty: float = 2.0) -> list[str]:
+                 repetition_penalty: float = 1.0) -> list[str]:
         out = self.model.generate(
             inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
             repetition_penalty=repetition_penalty, do_sample=False, num_beams=1,
