@@ -8,7 +8,7 @@ The protocol is docs/method.md#evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,12 +44,15 @@ def predict(
     label_task: int | None = None,
     autocast: bool = False,
     generation: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[int]:
     """One predicted label index per encoded example, in ``data`` order.
 
-    ``generation``: greedy decoding's options (``RunConfig.generation``).
+    ``generation``: greedy decoding's options (``RunConfig.generation``);
+    ``on_progress(done, total)`` after each batch: examples predicted so far.
     """
     preds = [INVALID] * len(data)
+    done = 0
     pad = model.backbone.pad_id
     device_type = torch.device(device).type
     for index, batch in eval_batches(data, batch_size, pad, label_task):
@@ -63,6 +66,9 @@ def predict(
                 out = model.scores(batch, mask).argmax(-1).tolist()
         for i, p in zip(index, out):
             preds[i] = p
+        done += len(out)
+        if on_progress is not None:
+            on_progress(done, len(data))
     return preds
 
 
