@@ -246,8 +246,6 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "hparams": hparams,
         "scores": scores,
         "average": results.get("average"),
-        "best_scores": results.get("best_scores"),
-        "best_average": results.get("best_average"),
         "duration_s": results.get("duration_s"),
         "pid": pid,
         "host": status.get("host") or launch.get("host"),
@@ -260,6 +258,8 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "config_key": record.get("config_key"),
         "executor": launch.get("executor") or "local",
         "job_id": launch.get("job_id"),
+        # optional: only runs trained with dev_size have dev-selected scores
+        **{key: results[key] for key in ("best_scores", "best_average") if key in results},
     }
 
 
