@@ -140,6 +140,7 @@ class RunFolder:
     log_path = property(lambda self: self.path / "train.log")
     results_path = property(lambda self: self.path / "results.json")
     checkpoint_path = property(lambda self: self.path / "checkpoint.safetensors")
+    best_checkpoint_path = property(lambda self: self.path / "best.safetensors")
 
     def write_config(self, config: dict[str, Any]) -> None:
         atomic_write_json(self.config_path, config)
@@ -178,16 +179,6 @@ class RunFolder:
         return read_json(self.results_path)
 
 
-def config_key(config: dict[str, Any]) -> str:
-    """Fingerprint of a config without its seeds: runs sharing it are seeds of one setting."""
-    import hashlib
-
-    from compt.config import META_KEYS, SEED_KEYS
-
-    ident = {k: v for k, v in config.items() if k not in META_KEYS + SEED_KEYS}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def create_run_folder(
     runs_dir: Path, config: Any, run_id: str | None = None, status: str = "queued"
 ) -> RunFolder:
@@ -210,7 +201,7 @@ def create_run_folder(
         "config": config.to_dict(),
         "resolved": resolved,
         "fingerprint": config.fingerprint(),
-        "config_key": config_key(config.to_dict()),
+        "config_key": config.config_key(),
     })
     folder.update_status(status=status, step=0, total=None, pid=None, error=None)
     return folder

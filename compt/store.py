@@ -258,6 +258,8 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "config_key": record.get("config_key"),
         "executor": launch.get("executor") or "local",
         "job_id": launch.get("job_id"),
+        # optional: only runs trained with dev_size have dev-selected scores
+        **{key: results[key] for key in ("best_scores", "best_average") if key in results},
     }
 
 

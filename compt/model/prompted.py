@@ -59,7 +59,10 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
 
 
 def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
-    """(tasks, length, d) initial private prompts, per ``cfg.private_init`` (SPEC §1)."""
+    """(tasks, length, d) initial private prompts, per ``cfg.private_init``.
+
+    docs/method.md#model.
+    """
     vocab, dim = backbone.embedding_matrix.shape
     gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -116,12 +119,13 @@ class PromptedModel(nn.Module):
         return self.backbone.scores(embeds, attn, batch.label_tasks)
 
     @torch.no_grad()
-    def generate(self, batch: Batch, mask: PromptMask = FULL, max_new_tokens: int = 8) -> list[str]:
+    def generate(self, batch: Batch, mask: PromptMask = FULL, **options) -> list[str]:
+        """Greedy outputs; ``options`` (max_new_tokens, repetition_penalty) go to the backbone."""
         embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.generate(embeds, attn, max_new_tokens)
+        return self.backbone.generate(embeds, attn, **options)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
-        """The method's groups (docs/method.md §Training): router, sources, private (+ encoders)."""
+        """The method's groups (docs/method.md#training): router, sources, private (+ encoders)."""
         groups = self.prompt.method.param_groups(self.prompt)
         return [
             {"name": name, "params": list(params), "lr": lrs[name], "initial_lr": lrs[name],

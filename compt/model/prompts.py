@@ -1,4 +1,4 @@
-"""Source and private prompts, their MLP encoders and the router (docs/method.md §Model).
+"""Source and private prompts, their MLP encoders and the router (docs/method.md#model).
 
 How they combine into a task's target prompt is the method's business (compt/methods/).
 
@@ -51,7 +51,7 @@ class PromptBank(nn.Module):
 
 @dataclass(frozen=True)
 class PromptMask:
-    """Which prompts take part, for the per-prompt analysis (SPEC §6).
+    """Which prompts take part, for the per-prompt analysis (docs/method.md#analyses).
 
     ``sources``: indices of kept sources (None = all). ``private``: keep the private prompt.
     """
