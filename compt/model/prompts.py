@@ -100,11 +100,16 @@ class ComposedPrompt(nn.Module):
         encoder: str = "mlp",
         encoder_hidden: int | None = None,
         router: str = "learned",
+        private_encoder: bool = True,
     ) -> None:
         super().__init__()
         self.method = method
         self.n_sources = n_sources if method in METHODS_WITH_SOURCES else 0
-        self.private = PromptBank(private_init, encoder, encoder_hidden)
+        self.private = PromptBank(private_init, encoder if private_encoder else "none",
+                                  encoder_hidden)
+        # msum/mcat multiply two prompts; ``match_product_norm`` may rescale the product.
+        # Not saved: it is recomputed from the (seeded) initial prompts on every load.
+        self.register_buffer("product_scale", torch.ones(()), persistent=False)
         if self.n_sources:
             assert source_init is not None
             self.sources = PromptBank(source_init, encoder, encoder_hidden)
@@ -135,18 +140,32 @@ class ComposedPrompt(nn.Module):
             mixed = torch.einsum("bm,mld->bld", weights, sources)
         if self.method == "ssum":
             return mixed + private if mask.private else mixed
-        return private * mixed  # msum: the private prompt is a factor, never dropped
+        # msum: the private prompt is a factor, never dropped
+        return self.product_scale * private * mixed
 
     def _mcat(self, private, sources, task_ids, temperature, keep) -> torch.Tensor:
         """``P_u * concat_s(w_s P_s)``; a masked source's slots are removed, no renormalising."""
         weights = self.router.weights(task_ids, temperature)  # (B, M)
         length = sources.shape[1]
         scaled = weights[:, :, None, None] * sources[None]  # (B, M, L, d)
-        target = private * scaled.flatten(1, 2)  # (B, M*L, d)
+        target = self.product_scale * private * scaled.flatten(1, 2)  # (B, M*L, d)
         if keep is None:
             return target
         slots = keep.repeat_interleave(length)
         return target[:, slots]
+
+    @torch.no_grad()
+    def match_product_norm(self) -> float:
+        """``product_norm=matched``: scale msum/mcat's product so that, at initialisation,
+        its mean row norm equals the private prompt's (docs/method.md, deviations)."""
+        if self.method not in ("msum", "mcat") or not self.n_sources:
+            return 1.0
+        tasks = torch.arange(self.private.raw.shape[0], device=self.product_scale.device)
+        self.product_scale.fill_(1.0)
+        target = self.forward(tasks).norm(dim=-1).mean()
+        private = self.private().norm(dim=-1).mean()
+        self.product_scale.fill_(float(private / target.clamp(min=1e-12)))
+        return float(self.product_scale)
 
     def router_table(self) -> dict[str, list[list[float]]] | None:
         """Learned logits and inference weights, for results.json and the heatmaps."""

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from compt.errors import ComptError
 from compt.realsuite.corpora import CORPORA, Corpus, Record
 from compt.realsuite.packages import PACKAGES, Archive, fetch, missing_error
 from compt.tasks.real import REAL_TASKS, definition_path, suite_dir
@@ -98,6 +99,11 @@ def build_real_suite(root: Path | None = None, source: Path | None = None,
         report(f"building {name}", done, total)
         corpus = CORPORA[name]
         records = clean_records(name, list(corpus.read(archives)), taken)
+        if len({label for _, label in records}) < 2:
+            raise ComptError(
+                f"The real task '{name}' got {len(records)} usable examples from "
+                f"{PACKAGES[corpus.package].filename}, too few to train on: is the archive "
+                f"the right version? Delete it from {root / 'packages'} and build again.")
         taken.update(normalise(" ".join(fields.values())) for fields, _ in records)
         train, test = split(name, records)
         _write_task(definition_path(name, staging), name, corpus, train, test)
