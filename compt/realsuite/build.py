@@ -93,9 +93,20 @@ def build_real_suite(root: Path | None = None, source: Path | None = None,
 
     staging = root / ".building"
     shutil.rmtree(staging, ignore_errors=True)
+    try:
+        manifest = _build_tasks(archives, staging, root, report, len(PACKAGES), total)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _swap(staging, root)
+    return manifest
+
+
+def _build_tasks(archives: dict[str, Archive], staging: Path, root: Path, report: Progress,
+                 start: int, total: int) -> dict:
     taken: set[str] = set()
     tasks = {}
-    for done, name in enumerate(REAL_TASKS, start=len(PACKAGES)):
+    for done, name in enumerate(REAL_TASKS, start=start):
         report(f"building {name}", done, total)
         corpus = CORPORA[name]
         records = clean_records(name, list(corpus.read(archives)), taken)
@@ -114,7 +125,6 @@ def build_real_suite(root: Path | None = None, source: Path | None = None,
     manifest = {"version": SPLIT_SEED, "tasks": tasks,
                 "packages": {p.key: p.filename for p in PACKAGES.values()}}
     (staging / "suite.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    _swap(staging, root)
     return manifest
 
 
