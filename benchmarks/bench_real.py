@@ -36,18 +36,19 @@ SEEDS5, SEEDS3 = "0,1,2,3,4", "0,1,2"
 # name -> (grid options, extra settings); the order is the priority order.
 PHASES: dict[str, tuple[list[str], list[str]]] = {
     "core8": (["seed=" + SEEDS5, "method=pt,ssum"], []),
+    "abl-pool-inputs": (["seed=" + SEEDS5, "method=pt,ssum"], ["pool_prompt=false"]),
     "core8-product": (["seed=" + SEEDS3, "method=msum,mcat"], []),
-    "abl-src-embedding": (["seed=" + SEEDS5], ["method=ssum", "source_init=embedding"]),
-    "abl-pool-inputs": (["seed=" + SEEDS5], ["method=ssum", "pool_prompt=false"]),
+    "analysis": (["method=ssum"], ["seed=0", "analysis=true"]),
+    "abl-lr-tenth": (["seed=" + SEEDS5, "method=pt,ssum"],
+                     ["lr_router=0.01", "lr_source=0.005", "lr_private=0.002"]),
     "abl-product-matched": (["seed=" + SEEDS3, "method=msum,mcat"], ["product_norm=matched"]),
-    "abl-src-zero": (["seed=" + SEEDS5], ["method=ssum", "source_init=zero"]),
+    "abl-src-embedding": (["seed=" + SEEDS5], ["method=ssum", "source_init=embedding"]),
     "abl-router-constant": (["seed=" + SEEDS5], ["method=ssum", "router=constant"]),
-    "abl-sources": (["seed=" + SEEDS5, "n_sources=1,2"], ["method=ssum"]),
+    "abl-src-zero": (["seed=" + SEEDS5], ["method=ssum", "source_init=zero"]),
+    "abl-sources": (["seed=" + SEEDS5, "n_sources=1"], ["method=ssum"]),
     "abl-private-encoder": (["seed=" + SEEDS5], ["method=ssum", "private_encoder=false"]),
-    "abl-lr-source": (["seed=" + SEEDS5], ["method=ssum", "lr_source=0.2"]),
     "core8-product-more": (["seed=3,4", "method=msum,mcat"], []),
     "core16": (["seed=" + SEEDS5, "method=pt,ssum"], ["k=16"]),
-    "analysis": (["method=pt,ssum,msum,mcat"], ["seed=0", "analysis=true"]),
 }
 
 

@@ -14,25 +14,33 @@ MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "results_real.md"
 
 # (title, selectors of the compared runs, selectors of the baseline)
+PT = "real-core8,method=pt"
+SSUM = "real-core8,method=ssum"
 COMPARISONS = [
-    ("ssum vs pt", "real-core8,method=ssum", "real-core8,method=pt"),
-    ("msum vs pt", "real-core8-product,method=msum", "real-core8,method=pt"),
-    ("mcat vs pt", "real-core8-product,method=mcat", "real-core8,method=pt"),
-    ("ssum, source_init=embedding vs pt", "real-abl-src-embedding", "real-core8,method=pt"),
-    ("ssum, source_init=embedding vs ssum", "real-abl-src-embedding",
-     "real-core8,method=ssum"),
-    ("ssum, pool_prompt=false vs pt", "real-abl-pool-inputs", "real-core8,method=pt"),
-    ("ssum, pool_prompt=false vs ssum", "real-abl-pool-inputs", "real-core8,method=ssum"),
-    ("msum, product_norm=matched vs pt", "real-abl-product-matched,method=msum",
-     "real-core8,method=pt"),
-    ("mcat, product_norm=matched vs pt", "real-abl-product-matched,method=mcat",
-     "real-core8,method=pt"),
-    ("ssum, source_init=zero vs pt", "real-abl-src-zero", "real-core8,method=pt"),
-    ("ssum, router=constant vs pt", "real-abl-router-constant", "real-core8,method=pt"),
-    ("ssum, n_sources=1 vs pt", "real-abl-sources,n_sources=1", "real-core8,method=pt"),
-    ("ssum, n_sources=2 vs pt", "real-abl-sources,n_sources=2", "real-core8,method=pt"),
-    ("ssum, private_encoder=false vs pt", "real-abl-private-encoder", "real-core8,method=pt"),
-    ("ssum, lr_source=0.2 vs pt", "real-abl-lr-source", "real-core8,method=pt"),
+    ("ssum vs pt", SSUM, PT),
+    ("msum vs pt", "real-core8-product,method=msum", PT),
+    ("mcat vs pt", "real-core8-product,method=mcat", PT),
+    ("pool_prompt=false: ssum vs pt, both pooling the input only",
+     "real-abl-pool-inputs,method=ssum", "real-abl-pool-inputs,method=pt"),
+    ("pool_prompt=false vs default, pt", "real-abl-pool-inputs,method=pt", PT),
+    ("pool_prompt=false vs default, ssum", "real-abl-pool-inputs,method=ssum", SSUM),
+    ("learning rates / 10: ssum vs pt, both at lr / 10",
+     "real-abl-lr-tenth,method=ssum", "real-abl-lr-tenth,method=pt"),
+    ("learning rates / 10 vs default, pt", "real-abl-lr-tenth,method=pt", PT),
+    ("learning rates / 10 vs default, ssum", "real-abl-lr-tenth,method=ssum", SSUM),
+    ("msum, product_norm=matched vs pt", "real-abl-product-matched,method=msum", PT),
+    ("mcat, product_norm=matched vs pt", "real-abl-product-matched,method=mcat", PT),
+    ("msum, product_norm=matched vs msum", "real-abl-product-matched,method=msum",
+     "real-core8-product,method=msum"),
+    ("mcat, product_norm=matched vs mcat", "real-abl-product-matched,method=mcat",
+     "real-core8-product,method=mcat"),
+    ("ssum, source_init=embedding vs pt", "real-abl-src-embedding", PT),
+    ("ssum, source_init=embedding vs ssum", "real-abl-src-embedding", SSUM),
+    ("ssum, router=constant vs pt", "real-abl-router-constant", PT),
+    ("ssum, source_init=zero vs pt", "real-abl-src-zero", PT),
+    ("ssum, n_sources=1 vs pt", "real-abl-sources", PT),
+    ("ssum, private_encoder=false vs pt", "real-abl-private-encoder", PT),
+    ("k = 16: ssum vs pt", "real-core16,method=ssum", "real-core16,method=pt"),
 ]
 
 
@@ -53,11 +61,8 @@ def render(compt: Callable[..., str], header: str) -> str:
     section("k = 16", "table", "-k", "16")
     for title, runs, baseline in COMPARISONS:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
-    for method in ("ssum", "msum", "mcat"):
-        section(f"Per-prompt scores, {method} (seed 0, analysis on)", "heatmap",
-                f"real-analysis,method={method}")
-        section(f"Router weights, {method} (seed 0)", "router",
-                f"real-analysis,method={method}")
+    section("Per-prompt scores, ssum (seed 0, analysis on)", "heatmap", "real-analysis")
+    section("Router weights, ssum (seeds averaged)", "router", SSUM)
     notes = ""
     if PAGE.is_file() and MARKER in PAGE.read_text():
         notes = MARKER + PAGE.read_text().split(MARKER, 1)[1]
