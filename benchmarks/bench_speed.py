@@ -12,13 +12,20 @@ so that drift in machine load hits all of them alike. Variants:
              only (no prompt code, no optimizer): no prompt method can be faster
 - ``pt-exact`` (``--exact``) compt pt with placement=before and no encoder, i.e. PEFT's
              computation, to separate compt's own overhead from its encoder
+- ``pt-fullhead`` (causal models) compt pt with the LM head applied at every position
+             (the naive way) instead of only where label tokens are scored
 
 Backbones: ``random-t5-small`` (t5-small shape, random weights; seq2seq loss on a short
 label) and ``all-MiniLM-L6-v2`` (compt's encoder loss; PEFT ``FEATURE_EXTRACTION`` prompt
-tuning with the same pooled-cosine loss). Run:
+tuning with the same pooled-cosine loss); for decoder-only models ``random-llama``
+(a small Llama shape with Llama 2's 32k vocabulary) and ``random-gemma`` (Gemma 3 270M's
+width and 262k vocabulary with 4 of its 18 layers), both with random weights, against PEFT
+``CAUSAL_LM`` prompt tuning (whose model computes logits at every position). Run:
 
     python benchmarks/bench_speed.py              # defaults: batch 16, input 108 + prompt 20
     python benchmarks/bench_speed.py --quick      # a smoke run
+    python benchmarks/bench_speed.py --models random-llama,random-gemma --batch 8 \
+        --input-len 44                            # the causal case (see results_speed.md)
     python benchmarks/bench_speed.py --profile    # per-op costs and compt's work beyond PEFT
 
 Torch threads default to the cores other processes leave free (see ``free_cores``); the
@@ -47,14 +54,51 @@ from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 
 from compt.config import RunConfig  # noqa: E402
 from compt.model import Batch, PromptedModel, load_backbone  # noqa: E402
-from compt.model.backbone import Backbone  # noqa: E402
+from compt.model.backbones import IGNORE, Backbone, CausalBackbone  # noqa: E402
+from compt.model.backbones.causal import append_tokens  # noqa: E402
 from compt.train import make_optimizer  # noqa: E402
 
 LABEL_WORDS = [["positive", "negative"], ["entailment", "not_entailment"],
                ["acceptable", "unacceptable"], ["equivalent", "not_equivalent"]]
 Step = Callable[[], float]
 RATIOS = [("pt", "peft"), ("ssum", "peft"), ("pt-exact", "peft"), ("pt", "floor"),
-          ("ssum", "floor"), ("peft", "floor"), ("pt-exact", "floor")]
+          ("ssum", "floor"), ("peft", "floor"), ("pt-exact", "floor"), ("pt", "pt-fullhead")]
+RANDOM_CAUSAL = {
+    "random-llama": ("LlamaConfig", dict(
+        vocab_size=32000, hidden_size=512, intermediate_size=1376, num_hidden_layers=6,
+        num_attention_heads=8, num_key_value_heads=8, max_position_embeddings=512)),
+    "random-gemma": ("Gemma3TextConfig", dict(
+        vocab_size=262144, hidden_size=640, intermediate_size=2048, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=1, head_dim=256,
+        max_position_embeddings=1024)),
+}
+
+
+class FullHeadCausal(CausalBackbone):
+    """The naive causal loss: the model's own forward, logits at every position."""
+
+    def _label_logprobs(self, embeds, mask, targets):
+        keep = targets != IGNORE
+        given = targets[:, :-1]
+        seq, seq_mask = append_tokens(embeds, mask, self.embed(given.clamp(min=0)), keep[:, :-1])
+        logits = self.model(inputs_embeds=seq, attention_mask=seq_mask).logits
+        where = mask.sum(1)[:, None] - 1 + torch.arange(targets.shape[1])
+        logp = torch.log_softmax(logits.float(), dim=-1).gather(
+            1, where[..., None].expand(-1, -1, logits.shape[-1]))
+        return logp.gather(-1, targets.clamp(min=0)[..., None]).squeeze(-1) * keep
+
+
+def make_backbone(name: str, cls: type[Backbone] | None = None) -> Backbone:
+    """A built-in backbone, or a random causal one of a known shape (seeded, shared)."""
+    if name not in RANDOM_CAUSAL:
+        return load_backbone(name)
+    import transformers
+
+    config_class, shape = RANDOM_CAUSAL[name]
+    torch.manual_seed(0)
+    model = transformers.AutoModelForCausalLM.from_config(
+        getattr(transformers, config_class)(**shape))
+    return (cls or CausalBackbone)(model, transformers.ByT5Tokenizer(), name)
 
 
 def free_cores() -> int:
@@ -107,12 +151,22 @@ def peft_step(backbone: Backbone, batch: Batch, prompt_len: int) -> Step:
     """PEFT prompt tuning on the same (shared, frozen) backbone module."""
     import peft
 
-    task = "SEQ_2_SEQ_LM" if backbone.kind == "seq2seq" else "FEATURE_EXTRACTION"
+    task = {"seq2seq": "SEQ_2_SEQ_LM", "causal": "CAUSAL_LM"}.get(backbone.kind,
+                                                                 "FEATURE_EXTRACTION")
     model = peft.get_peft_model(backbone.model, peft.PromptTuningConfig(
         task_type=task, num_virtual_tokens=prompt_len))
     model.eval()
     mask = torch.ones_like(batch.input_ids)
-    if backbone.kind == "seq2seq":
+    if backbone.kind == "causal":  # [input, label tokens]; PEFT puts the prompt first
+        targets = seq2seq_targets(backbone, batch)
+        keep = targets != IGNORE
+        ids = torch.cat([batch.input_ids, targets.clamp(min=0)], dim=1)
+        full = torch.cat([mask, keep.long()], dim=1)
+        labels = torch.cat([torch.full_like(batch.input_ids, IGNORE), targets], dim=1)
+
+        def loss() -> torch.Tensor:
+            return model(input_ids=ids, attention_mask=full, labels=labels).loss
+    elif backbone.kind == "seq2seq":
         targets = seq2seq_targets(backbone, batch)
 
         def loss() -> torch.Tensor:
@@ -150,7 +204,7 @@ def floor_step(backbone: Backbone, batch: Batch, prompt_len: int) -> Step:
 
 
 def build_variants(name: str, args: argparse.Namespace) -> dict[str, Step]:
-    backbone = load_backbone(name)
+    backbone = make_backbone(name)
     backbone.set_labels(LABEL_WORDS[: args.tasks])
     batch = make_batch(backbone, args.batch, args.input_len, args.tasks)
     common = dict(prompt_len=args.prompt_len, max_length=args.input_len + args.prompt_len)
@@ -161,6 +215,10 @@ def build_variants(name: str, args: argparse.Namespace) -> dict[str, Step]:
         "peft": peft_step(backbone, batch, args.prompt_len),
         "floor": floor_step(backbone, batch, args.prompt_len),
     }
+    if backbone.kind == "causal":
+        naive = FullHeadCausal(backbone.model, backbone.tokenizer, name)
+        naive.set_labels(LABEL_WORDS[: args.tasks])
+        variants["pt-fullhead"] = compt_step(naive, batch, args.tasks, method="pt", **common)
     if args.exact:
         variants["pt-exact"] = compt_step(backbone, batch, args.tasks, method="pt",
                                           placement="before", prompt_encoder="none", **common)

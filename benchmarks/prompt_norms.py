@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from compt.checkpoint import load_params  # noqa: E402
 from compt.config import RunConfig  # noqa: E402
+from compt.model.backbones import BackboneOptions  # noqa: E402
 from compt.model.loading import load_backbone  # noqa: E402
 from compt.model.prompted import PromptedModel  # noqa: E402
 from compt.runfolder import RunFolder  # noqa: E402
@@ -40,7 +41,8 @@ def main() -> None:
         stored = folder.read_config()
         cfg = RunConfig.from_dict(stored["config"])
         n_tasks = len(stored["resolved"]["tasks"])
-        backbone = backbone or load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
+        backbone = backbone or load_backbone(cfg.model, cfg.backbone,
+                                             BackboneOptions.from_config(cfg))
         model = PromptedModel(backbone, cfg, n_tasks)
         before = target_norm(model, n_tasks)
         model.load_trainable_state(load_params(folder.checkpoint_path))

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from compt.errors import ComptError
+from compt.model.kinds import KINDS
 
 METHODS = ("pt", "ssum", "msum", "mcat")
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -32,7 +33,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "temperature_schedule": ("fixed", "by_k"),
     "decoding": ("rank", "greedy"),
     "device": ("auto", "cpu", "cuda"),
-    "backbone": ("auto", "seq2seq", "encoder"),
+    "backbone": ("auto", *KINDS),
+    "label_loss": ("tokens", "verbalizer"),
     "sampling": ("random", "balanced"),
     "epochs_preset": ("paper", "short"),
     "source_init": ("uniform", "embedding", "zero"),
@@ -75,6 +77,8 @@ class RunConfig:
     temperature_schedule: str = "fixed"
     init_sources_from: str | None = None
     logit_scale: float = 20.0
+    label_loss: str = "tokens"
+    length_norm: bool = False
     # optimisation
     epochs: int | None = None
     epochs_preset: str = "paper"
@@ -190,9 +194,37 @@ def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
 _HINTS = typing.get_type_hints(RunConfig)
 
 
+LR_KEYS = ("lr_router", "lr_source", "lr_private")
+# What people call a key elsewhere (other tools, papers) -> the keys they mean here; a typo
+# of one of these names is answered with its keys, not with whichever key is spelled alike.
+KEY_ALIASES: dict[str, tuple[str, ...]] = {
+    "learning_rate": LR_KEYS, "lr": LR_KEYS, "learning_rates": LR_KEYS,
+    "num_sources": ("n_sources",), "sources": ("n_sources",),
+    "prompt_length": ("prompt_len",), "num_prompt_tokens": ("prompt_len",),
+    "steps": ("max_steps",), "num_epochs": ("epochs", "epochs_preset"),
+    "shots": ("k",), "k_shot": ("k",), "num_shots": ("k",),
+    "temp": ("temperature", "temperature_min"), "batch": ("batch_size",),
+    "max_len": ("max_length",), "wd": ("weight_decay",), "gpu": ("device",),
+    "warmup_steps": ("warmup",), "model_name": ("model",), "task": ("tasks",),
+}
+
+
+def suggest_keys(key: str) -> list[str]:
+    """Keys the user may have meant: through ``KEY_ALIASES``, then by spelling."""
+    norm = key.lower().replace("-", "_")
+    found: list[str] = []
+    for alias in difflib.get_close_matches(norm, KEY_ALIASES, n=2, cutoff=0.75):
+        found += KEY_ALIASES[alias]
+    found += difflib.get_close_matches(norm, FIELD_NAMES, n=3, cutoff=0.6)
+    return list(dict.fromkeys(found))
+
+
 def unknown_key_error(key: str, source: str) -> ComptError:
-    close = difflib.get_close_matches(key, FIELD_NAMES, n=1, cutoff=0.5)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    close = [f"'{k}'" for k in suggest_keys(key)]
+    hint = ""
+    if close:
+        listed = close[0] if len(close) == 1 else f"{', '.join(close[:-1])} or {close[-1]}"
+        hint = f" Did you mean {listed}?"
     return ComptError(
         f"Unknown config key '{key}' in {source}.{hint} "
         f"Valid keys: {', '.join(FIELD_NAMES)}."
@@ -329,10 +361,13 @@ def build_config(
     sets: list[str] | None = None,
 ) -> RunConfig:
     """Config file, then typed overrides, then ``key=value`` strings; validated at the end."""
+    from compt.executors import EXECUTORS
+
     cfg = RunConfig()
     if path is not None:
         for key, value in load_file(path).items():
-            set_value(cfg, key, value, f"config file '{path}'")
+            if key not in EXECUTORS:  # [slurm]: options of an executor, not of the run
+                set_value(cfg, key, value, f"config file '{path}'")
     for key, value in (overrides or {}).items():
         if value is not None:
             set_value(cfg, key, value)

@@ -18,6 +18,7 @@ from compt.report import (
     Cell,
     Comparison,
     Summary,
+    eval_size_note,
     make_cell,
     run_order,
     run_scores,
@@ -99,23 +100,125 @@ def _need(results: Sequence[dict], key: str, what: str, title: str) -> list[dict
     return found
 
 
+# -- sources across seeds -----------------------------------------------------------------
+# Source i of one seed is not source i of another: each seed starts its sources from other
+# random values. Before averaging, each run's sources are matched to the first run's by
+# their router-weight profiles (the weight every task gives them), one-to-one with the
+# Hungarian method; where the router cannot tell sources apart (a constant router, or no
+# router recorded), the CLI shows each seed on its own instead (``per_seed_matrices``).
+
+ALIGNED = "Sources aligned across seeds by router-weight profile (linear_sum_assignment): " \
+    "src_i is the first run's source i and its match in each other run."
+NOT_ALIGNED = "Sources NOT aligned across seeds (the router cannot tell them apart): " \
+    "averaging src_i by index mixes unrelated prompts; see each seed with --sources per-seed."
+
+
+def _profiles(router: dict, tasks: Sequence[str]) -> list[list[float]]:
+    """Sources x tasks: the softmax weight each task gives each source."""
+    rows = dict(zip(router["tasks"], router["weights"], strict=False))
+    return [[rows[t][i] if t in rows else 0.0 for t in tasks]
+            for i in range(len(router["sources"]))]
+
+
+def source_alignment(routers: Sequence[dict]) -> list[list[int]] | None:
+    """For each run, ``order[j]``: the index of its source that matches the first run's
+    source j. ``None`` when that cannot be told: a run without a router, different source
+    counts, or a first run whose sources all have the same profile (a constant router)."""
+    if not routers or any(not r or not r.get("weights") for r in routers):
+        return None
+    if len({len(r["sources"]) for r in routers}) > 1:
+        return None
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    tasks = list(routers[0]["tasks"])
+    reference = np.array(_profiles(routers[0], tasks))
+    if np.ptp(reference, axis=0).max() < 1e-6:
+        return None
+    orders = []
+    for router in routers:
+        profile = np.array(_profiles(router, tasks))
+        cost = ((reference[:, None, :] - profile[None, :, :]) ** 2).sum(axis=-1)
+        _, order = linear_sum_assignment(cost)
+        orders.append([int(i) for i in order])
+    return orders
+
+
+def _reorder(names: Sequence[str], order: Sequence[int], ref: Sequence[str]) -> dict[str, str]:
+    """Column renames for one run: its source ``order[j]`` becomes the reference's source j."""
+    return {names[i]: ref[j] for j, i in enumerate(order)}
+
+
 def per_prompt_matrix(results: Sequence[dict], title: str = "") -> Matrix:
-    """SPEC §6 per-prompt scores: tasks x (src_i, all_src, private, total), plus a mean row."""
+    """SPEC §6 per-prompt scores: tasks x (src_i, all_src, private, total), plus a mean row;
+    over several seeds the sources are aligned first where the router allows it."""
+    runs = [r for r in results if r and r.get("per_prompt")]
     found = _need(results, "per_prompt", "per-prompt scores", title)
     grids: list[Grid] = [p["scores"] for p in found]
+    notes = averaged(len(found))
+    alignment = source_alignment([r.get("router") for r in runs]) if len(runs) > 1 else None
+    extra: dict[str, Any] = {}
+    if alignment:
+        ref = runs[0]["router"]["sources"]
+        renames = [_reorder(r["router"]["sources"], o, ref) for r, o in zip(runs, alignment)]
+        grids = [{t: {renames[i].get(c, c): v for c, v in row.items()} for t, row in g.items()}
+                 for i, g in enumerate(grids)]
+        notes.append(ALIGNED)
+        extra["source_alignment"] = alignment
+    elif len(found) > 1:
+        notes.append(NOT_ALIGNED)
     columns = _union([p["columns"] for p in found])
     tasks = _union([list(g) for g in grids])
     values, std = average_grids(grids, tasks, columns)
     means = [cell.mean for cell in column_cells(values)]
+    notes += _eval_size_note(found, runs)
     return Matrix(title, "task", [*tasks, "mean"], columns, [*values, means],
                   [*std, [None] * len(columns)], runs=len(found), footer=1,
-                  notes=averaged(len(found)))
+                  notes=notes, extra=extra)
+
+
+def _eval_size_note(found: Sequence[dict], runs: Sequence[dict]) -> list[str]:
+    """Say on how many test examples the per-prompt scores are, when the run's own score
+    used another number (then 'total' differs from the run's score)."""
+    sizes = {n for p in found for n in (p.get("eval_size") or {}).values()}
+    scored = {n for r in runs for n in (r.get("eval_size") or {}).values()}
+    if not sizes:
+        return []
+    shown = "/".join(str(n) for n in sorted(sizes))
+    note = f"Per-prompt scores on {shown} test examples per task"
+    if scored and scored != sizes:
+        note += (f"; the run's own scores use {'/'.join(str(n) for n in sorted(scored))} "
+                 "(config analysis_eval_size vs eval_size), so 'total' can differ from them")
+    return [note + "."]
+
+
+def per_seed_matrices(results: Sequence[dict], labels: Sequence[str], title: str = "",
+                      view: str = "heatmap") -> list[Matrix]:
+    """One matrix per run (no averaging): for sources that cannot be aligned across seeds."""
+    out = []
+    for result, label in zip(results, labels, strict=True):
+        name = f"{title}, {label}" if title else label
+        try:
+            out += ([per_prompt_matrix([result], name)] if view == "heatmap"
+                    else router_matrices([result], name))
+        except ComptError:
+            continue
+    for m in out:
+        m.notes.append("Each seed on its own: sources are not comparable across seeds.")
+    return out
 
 
 def router_matrices(results: Sequence[dict], title: str = "") -> list[Matrix]:
-    """Router logits and softmax weights (tasks x sources), each averaged over seeds."""
+    """Router logits and softmax weights (tasks x sources), averaged over seeds after
+    aligning the sources where the weights tell them apart."""
     found = _need(results, "router", "router weights", title)
     tasks = _union([r["tasks"] for r in found])
+    alignment = source_alignment(found) if len(found) > 1 else None
+    if alignment:
+        ref = found[0]["sources"]
+        found = [{**r, "sources": [ref[j] for j in range(len(o))],
+                  **{key: [[row[i] for i in o] for row in r[key]] for key in ("weights", "logits")}}
+                 for r, o in zip(found, alignment)]
     sources = _union([r["sources"] for r in found])
     out = []
     for key, name in (("weights", "router weights (softmax)"), ("logits", "router logits")):
@@ -123,8 +226,12 @@ def router_matrices(results: Sequence[dict], title: str = "") -> list[Matrix]:
                   for t, row in zip(r["tasks"], r[key], strict=False)} for r in found]
         values, std = average_grids(grids, tasks, sources)
         label = f"{title}: {name}" if title else name
+        notes = averaged(len(found))
+        if len(found) > 1:
+            notes.append(ALIGNED if alignment else NOT_ALIGNED)
         out.append(Matrix(label, "task", tasks, sources, values, std, runs=len(found),
-                          digits=3 if key == "weights" else 2, notes=averaged(len(found))))
+                          digits=3 if key == "weights" else 2, notes=notes,
+                          extra={"source_alignment": alignment} if alignment else {}))
     if len(found) > 1:
         out[0].notes.append("Weights are the mean of each run's softmax weights.")
     return out
@@ -186,7 +293,12 @@ def transfer_matrix(transfers: Sequence[dict], title: str = "") -> Matrix:
     return Matrix(title or "cross-task transfer", "prompt \\ test", tasks, tasks, values, std,
                   runs=len(found),
                   notes=["Row: the task whose target prompt is used; column: the test set.",
-                         *averaged(len(found))])
+                         *averaged(len(found)), *_transfer_size(found)])
+
+
+def _transfer_size(found: Sequence[dict]) -> list[str]:
+    sizes = sorted({t["eval_size"] for t in found if t.get("eval_size")})
+    return [f"Scores on {'/'.join(map(str, sizes))} test examples per task."] if sizes else []
 
 
 def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str = "") -> Matrix:
@@ -204,7 +316,7 @@ def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str =
     spread = [max(c.values) - min(c.values) if c.values else None for c in cells]
     return Matrix(title, "run", [*labels, "mean", "std", "range"], columns,
                   [*values, [c.mean for c in cells], [c.std for c in cells], spread],
-                  runs=len(runs), footer=3, coloured=False,
+                  runs=len(runs), footer=3, coloured=False, notes=eval_size_note(runs),
                   extra={"run_ids": [s.get("run_id") for s in runs]})
 
 

@@ -8,15 +8,21 @@ queue process (``python -m compt.launcher queue``), itself detached, which keeps
 
 Who owns a queued run is recorded in the run's ``launch.json`` (pid, host, time): the
 launcher or queue that will start it. A run whose owner died shows as ``interrupted``.
+
+That is the ``local`` executor; launching, stopping and retrying go through the
+:class:`~compt.executors.Executor` a run was launched with (``launch.json`` says which), so
+the same functions drive Slurm jobs (compt.executors.slurm).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from compt.errors import ComptError
+from compt.executors import Executor, executor_for
+from compt.executors.local import HOST, LocalExecutor, process_alive
 from compt.runfolder import (
     RunFolder,
     atomic_write_json,
@@ -37,7 +45,7 @@ from compt.runfolder import (
     now_iso,
     read_json,
 )
-from compt.store import ACTIVE, HOST, LAUNCH_FILE, RunStore, live_state, process_alive
+from compt.store import ACTIVE, LAUNCH_FILE, RunStore, live_state
 
 QUEUES_DIR = ".queues"
 POLL_S = 0.5
@@ -49,7 +57,7 @@ def new_group_id(kind: str = "sweep") -> str:
     return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
-def _child_env(threads: int | None = None) -> dict[str, str]:
+def child_env(threads: int | None = None) -> dict[str, str]:
     """The environment of a child: compt importable even when it is not installed.
 
     ``threads``: the CPU threads torch may use, so that parallel runs share the cores
@@ -70,23 +78,27 @@ def spawn(argv: list[str], log_path: Path, threads: int | None = None) -> subpro
     with open(log_path, "ab") as log:
         return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, env=_child_env(threads),
+            start_new_session=True, close_fds=True, env=child_env(threads),
         )
 
 
 def _record_owner(folder: RunFolder, pid: int, by: str) -> None:
-    atomic_write_json(folder.path / LAUNCH_FILE,
-                      {"pid": pid, "host": HOST, "time": time.time(), "by": by})
+    atomic_write_json(folder.path / LAUNCH_FILE, {"executor": "local", "pid": pid,
+                                                  "host": HOST, "time": time.time(), "by": by})
+
+
+def run_argv(runs_dir: Path, run_id: str, resume: bool) -> list[str]:
+    """The command that trains an existing run folder (detached: its log is train.log)."""
+    argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
+            "--run-id", run_id, "--detached"]
+    return [*argv, "--resume"] if resume else argv
 
 
 def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subprocess.Popen:
     """Start training an existing run folder: resume from its checkpoint if it has one."""
     folder = RunFolder.open(runs_dir, run_id)
-    argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
-            "--run-id", run_id, "--detached"]
-    if folder.checkpoint_path.is_file():
-        argv.append("--resume")
-    proc = spawn(argv, folder.log_path, threads)
+    proc = spawn(run_argv(runs_dir, run_id, folder.checkpoint_path.is_file()), folder.log_path,
+                 threads)
     _record_owner(folder, proc.pid, "launcher")
     return proc
 
@@ -102,16 +114,28 @@ def _new_folder(runs_dir: Path, cfg: Any, run_id: str | None) -> RunFolder:
     raise ComptError(f"Could not find a free run id in {runs_dir}.")
 
 
+def _submit_new(executor: Executor, runs_dir: Path, folders: list[RunFolder], jobs: int,
+                name: str | None) -> None:
+    """Hand new queued folders to ``executor``; if it refuses them, they never existed."""
+    try:
+        executor.submit(runs_dir, [f.run_id for f in folders], jobs, name)
+    except ComptError:
+        for folder in folders:
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise
+
+
 def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
-               run_id: str | None = None) -> str:
-    """Create a queued run folder for ``cfg`` and train it in a detached process."""
+               run_id: str | None = None, executor: Executor | None = None) -> str:
+    """Create a queued run folder for ``cfg`` and train it detached (default: a local
+    process; ``executor``: e.g. a Slurm job)."""
     runs_dir = Path(runs_dir).absolute()
     if group:
         cfg = dataclasses.replace(cfg, group=check_run_id(group))
     if run_id is not None:
         check_run_id(run_id)
     folder = _new_folder(runs_dir, cfg, run_id)
-    start_run(runs_dir, folder.run_id)
+    _submit_new(executor or LocalExecutor(), runs_dir, [folder], 1, None)
     RunStore(runs_dir).sync(folder.run_id)
     return folder.run_id
 
@@ -148,17 +172,21 @@ def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int)
 
 
 def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
-                 group: str | None = None) -> tuple[str, list[str]]:
-    """Queue one run per config under a shared group and start a queue for them."""
+                 group: str | None = None, executor: Executor | None = None
+                 ) -> tuple[str, list[str]]:
+    """Queue one run per config under a shared group and start them, ``jobs`` at a time
+    (default: a local queue process; ``executor``: e.g. one Slurm job array)."""
     runs_dir = Path(runs_dir).absolute()
     group = check_run_id(group or new_group_id())
     _refuse_running_queue(runs_dir, group)
+    if jobs < 1:
+        raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     folders = [_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None)
                for cfg in configs]
     ids = [f.run_id for f in folders]
-    RunStore(runs_dir).sync_many(ids)
     if ids:
-        launch_queue(runs_dir, group, ids, jobs)
+        _submit_new(executor or LocalExecutor(), runs_dir, folders, jobs, group)
+    RunStore(runs_dir).sync_many(ids)
     return group, ids
 
 
@@ -223,23 +251,13 @@ def _sync_quietly(store: RunStore, run_id: str) -> None:
 # -- stop and retry ----------------------------------------------------------------------
 
 
-def _signal_group(pid: int, sig: int) -> None:
-    """Signal the run's process group (it leads its own session when detached)."""
-    try:
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[str]:
     """Stop a run or every run of a group; returns the ids that were queued or running.
 
-    Running trainings get SIGTERM (they checkpoint, mark themselves ``stopped`` and exit);
-    queued ones are marked ``stopped`` so their queue skips them. A process that has not
-    written its own status by the end of ``wait_s`` but is gone is marked ``stopped`` here.
+    Each run's executor cancels its job: running trainings get SIGTERM (locally, or from
+    ``scancel``; they checkpoint, mark themselves ``stopped`` and exit); queued ones are
+    marked ``stopped`` so their queue (or Slurm job) skips them. A job that has not written
+    its own status by the end of ``wait_s`` but is gone is marked ``stopped`` here.
     """
     runs_dir = Path(runs_dir)
     store = RunStore(runs_dir)
@@ -252,22 +270,22 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
         folder = store.folder(run_id)
         status = folder.read_status()
         launch = read_json(folder.path / LAUNCH_FILE, {}) or {}
-        state, pid = live_state(status, launch)
+        state, _pid = live_state(status, launch)
         if state not in ACTIVE:
             continue
-        if (status.get("host") or launch.get("host") or HOST) != HOST:
+        executor = executor_for(launch)
+        if not executor.reachable(launch, status):
             remote.append(run_id)
             continue
         stopped.append(run_id)
-        # a queued run started directly by the launcher is a training process starting up
-        if pid and (state == "running" or launch.get("by") == "launcher"):
-            _signal_group(pid, signal.SIGTERM)
-            signalled[run_id] = pid
+        if executor.cancel(launch, status):
+            signalled[run_id] = (executor, launch, status)
         else:
             folder.update_status(status="stopped", finished=now_iso())
     deadline = time.monotonic() + wait_s
     while signalled and time.monotonic() < deadline:
-        signalled = {r: p for r, p in signalled.items() if process_alive(p)}
+        signalled = {r: job for r, job in signalled.items()
+                     if job[0].state(job[1], job[2]).alive is not False}
         time.sleep(0.1)
     for run_id in stopped:
         folder = store.folder(run_id)
@@ -283,34 +301,48 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
 def _prepare_retry(store: RunStore, run_id: str) -> None:
     summary = store.get(run_id)
     state = summary["status"]
-    if state == "running" or (state == "queued" and summary.get("pid")):
+    if state == "running" or (state == "queued" and (summary.get("pid")
+                                                     or summary.get("job_id"))):
         raise ComptError(f"Run '{run_id}' is {state}; there is nothing to retry yet.")
     if state == "done":
         raise ComptError(f"Run '{run_id}' finished; start a new run to train it again.")
     store.folder(run_id).update_status(status="queued", error=None, finished=None, pid=None)
 
 
+def _launch_record(store: RunStore, run_id: str) -> dict[str, Any]:
+    return read_json(store.folder(run_id).path / LAUNCH_FILE, {}) or {}
+
+
 def retry(run_id: str, runs_dir: Path | str) -> str:
-    """Start a failed, interrupted or stopped run again, from its checkpoint if it has one."""
+    """Start a failed, interrupted or stopped run again, from its checkpoint if it has one,
+    with the executor (and options) it was launched with."""
     runs_dir = Path(runs_dir).absolute()
     store = RunStore(runs_dir)
+    executor = executor_for(_launch_record(store, run_id))
     _prepare_retry(store, run_id)
-    start_run(runs_dir, run_id)
+    executor.submit(runs_dir, [run_id], 1)
     store.sync(run_id)
     return run_id
 
 
 def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
-    """Retry every failed or interrupted run through one queue (``jobs`` at a time)."""
+    """Retry every failed or interrupted run, ``jobs`` at a time: one local queue, or one
+    submission per executor the runs were launched with (a Slurm job array)."""
     runs_dir = Path(runs_dir).absolute()
     store = RunStore(runs_dir)
     ids = [s["run_id"] for s in reversed(store.list())
            if s["status"] in ("failed", "interrupted")]
+    by_executor: dict[str, list[str]] = {}
+    for run_id in ids:
+        launch = _launch_record(store, run_id)
+        key = {"executor": launch.get("executor") or "local", "options": launch.get("options")}
+        by_executor.setdefault(json.dumps(key, sort_keys=True), []).append(run_id)
     for run_id in ids:
         _prepare_retry(store, run_id)
     if ids:
         store.sync_many(ids)
-        launch_queue(runs_dir, new_group_id("retry"), ids, jobs)
+    for key, group in by_executor.items():
+        executor_for(json.loads(key)).submit(runs_dir, group, jobs, new_group_id("retry"))
     return ids
 
 

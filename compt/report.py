@@ -91,6 +91,18 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
+    """How many test examples per task the scores rest on (config ``eval_size``), so that
+    they are not compared unknowingly with an analysis on fewer examples."""
+    sizes = {(s.get("hparams") or {}).get("eval_size", "?") for s in summaries}
+    sizes.discard("?")  # summaries written before the key existed
+    if not sizes:
+        return []
+    shown = "/".join(sorted("all" if n is None else str(n) for n in sizes))
+    differs = " (eval_size differs between runs)" if len(sizes) > 1 else ""
+    return [f"Scores on {shown} test examples per task{differs}."]
+
+
 def run_order(summaries: Iterable[Summary]) -> list[Summary]:
     """Oldest first (then by id): the order every view lists runs and first-seen tasks in."""
     return sorted(summaries, key=lambda s: (str(s.get("created") or ""), str(s.get("run_id"))))
@@ -331,6 +343,7 @@ def build_table(
     if fallbacks:
         notes.append(f"{fallbacks} run(s) have no best-checkpoint scores; their final scores "
                      "are used.")
+    notes += eval_size_note(ordered)
     return Table(label_names, columns, table_rows, expected, title, notes, digits)
 
 

@@ -40,26 +40,77 @@ def run_logger(folder: RunFolder) -> logging.Logger:
     return log
 
 
+class RunInterrupted(ComptError):
+    """A signal ended the run; its folder is saved (``interrupted`` after SIGINT, ``stopped``
+    after SIGTERM) and ``compt retry`` continues it. Exits 128 + the signal, as shells do."""
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+class _Abort(BaseException):
+    """Raised from the signal handler to leave evaluation or analysis at once."""
+
+
+STATE_AFTER = {signal.SIGINT: "interrupted", signal.SIGTERM: "stopped"}
+
+
 class StopSignal:
-    """Remembers a SIGTERM / SIGINT and passes it on to the trainer once there is one."""
+    """What SIGINT / SIGTERM do while a run executes.
+
+    Once the trainer exists and until the next phase begins (training), the first signal
+    asks the trainer to checkpoint and stop after this step; in any other phase (loading,
+    evaluating, analysis), or on a second signal, it aborts at once, since those phases have
+    no step boundary to wait for and can take minutes.
+    """
 
     def __init__(self) -> None:
-        self.requested = False
+        self.signum: int | None = None
         self.trainer = None
+        self.training = False
 
     def __call__(self, signum, frame) -> None:
-        self.requested = True
-        if self.trainer is not None:
+        first = self.signum is None
+        self.signum = self.signum or signum
+        if first and self.training and self.trainer is not None:
             self.trainer.stop_requested = True
+            return
+        raise _Abort(signum)
 
     def attach(self, trainer) -> None:
         self.trainer = trainer
-        trainer.stop_requested = trainer.stop_requested or self.requested
+        self.training = True
+
+
+class _PhaseWatch:
+    """Passes progress on to the real reporter and tells ``StopSignal`` when training ends."""
+
+    def __init__(self, inner, stop: StopSignal) -> None:
+        from compt.train import SilentReporter
+
+        self.inner = inner or SilentReporter()
+        self.stop = stop
+
+    def start(self, total: int, done: int) -> None:
+        self.inner.start(total, done)
+
+    def step(self, step: int, loss: float) -> None:
+        self.inner.step(step, loss)
+
+    def phase(self, text: str) -> None:
+        self.stop.training = False
+        self.inner.phase(text)
+
+    def finish(self) -> None:
+        self.stop.training = False
+        self.inner.finish()
 
 
 @contextmanager
 def stop_on_signals():
-    """While a run executes, SIGTERM / SIGINT mean: checkpoint and stop after this step."""
+    """While a run executes, SIGTERM / SIGINT stop it cleanly (see ``StopSignal``)."""
     stop = StopSignal()
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -81,19 +132,21 @@ def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None) ->
 
 
 def preflight(cfg: RunConfig) -> list:
-    """Catch user mistakes before a run folder exists: unknown or unreachable tasks, k too
-    large for a task, a model that cannot be found. Returns the loaded tasks."""
+    """Catch user mistakes before a run folder exists: a device torch cannot see, unknown or
+    unreachable tasks, k too large for a task, a model that cannot be found. Returns the
+    loaded tasks."""
     from compt.data import sample_few_shot
+    from compt.model.backbones import check_supported
     from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
+    from compt.train import pick_device
 
+    pick_device(cfg.device)
     tasks = resolve_tasks(cfg.tasks)
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
         task.test()
-    kind = resolve_kind(cfg.model, cfg.backbone)
-    if cfg.decoding == "greedy" and kind != "seq2seq":
-        raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
+    check_supported(resolve_kind(cfg.model, cfg.backbone), cfg.decoding, cfg.label_loss)
     return tasks
 
 
@@ -101,7 +154,8 @@ def execute_run(
     folder: RunFolder, cfg: RunConfig, resume: bool = False, reporter=None,
     on_trainer=None, tasks: list | None = None,
 ) -> dict:
-    """Train ``cfg`` in ``folder``; returns results ({} if stopped). Raises on failure.
+    """Train ``cfg`` in ``folder``; returns results ({} if stopped by ``stop_requested``).
+    Raises on failure, and ``RunInterrupted`` once the run is saved after SIGINT / SIGTERM.
 
     ``on_trainer(trainer)`` is called once the trainer exists (a hook for tests and tools).
     """
@@ -115,15 +169,20 @@ def execute_run(
     began = time.time()
     try:
         with stop_on_signals() as stop:
-            results = _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer)
-        if not results:
-            return {}
-        results["duration_s"] = round(time.time() - began, 2)
-        folder.write_results(results)
-        folder.update_status(status="done", phase=None, finished=now_iso(), eta_s=0)
+            results = _train(folder, cfg, resume, _PhaseWatch(reporter, stop), tasks, log,
+                             stop, on_trainer)
+            if not results:
+                if stop.signum is not None:
+                    raise _Abort(stop.signum)
+                return {}
+            results["duration_s"] = round(time.time() - began, 2)
+            folder.write_results(results)
+            folder.update_status(status="done", phase=None, finished=now_iso(), eta_s=0)
         log.info("done: average %.2f (%s)", results["average"],
                  ", ".join(f"{k} {v:.1f}" for k, v in results["scores"].items()))
         return results
+    except _Abort as exc:
+        raise _interrupted(folder, log, exc.args[0]) from None
     except BaseException as exc:
         message = str(exc) if isinstance(exc, ComptError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, KeyboardInterrupt):
@@ -135,6 +194,20 @@ def execute_run(
         raise
     finally:
         sync_index(runs_dir, folder.run_id)
+
+
+def _interrupted(folder: RunFolder, log: logging.Logger, signum: int) -> RunInterrupted:
+    """Mark the run interrupted / stopped (resumable: retry continues from the checkpoint)."""
+    state = STATE_AFTER.get(signum, "stopped")
+    status = folder.read_status()
+    phase = status.get("phase") or "starting"
+    folder.update_status(status=state, phase=None, error=None, eta_s=None, finished=now_iso())
+    name = signal.Signals(signum).name
+    log.warning("%s by %s while %s", state, name, phase)
+    where = (f"at step {status.get('step')}/{status.get('total')}"
+             if phase == "training" else f"while {phase}")
+    return RunInterrupted(f"Run {folder.run_id} {state} by {name} {where}; continue it with "
+                          f"`compt retry {folder.run_id}`.", signum)
 
 
 def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:

@@ -10,14 +10,14 @@ folders. TinyDB is neither multi-process safe nor atomic on its own, so:
 
 A missing or unreadable index never breaks a command: the store rebuilds it from the
 folders (``reindex``). Tags and notes live in the folder too (``meta.json``), so a rebuild
-keeps them. A ``running`` or ``queued`` run whose process is gone shows as ``interrupted``.
+keeps them. A ``running`` or ``queued`` run whose job is gone shows as ``interrupted``: the
+executor recorded in its ``launch.json`` (a local process, a Slurm job) says whether it is.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterable
@@ -25,13 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import psutil
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from compt.errors import ComptError
+from compt.executors import JobState, executor_for
+from compt.executors.local import HOST, process_alive  # noqa: F401 - part of this API
 from compt.runfolder import (
     RUN_ID_PATTERN,
     RunFolder,
@@ -45,13 +46,12 @@ INDEX_FILE = "index.json"
 LOCK_FILE = ".index.lock"
 TRASH_DIR = ".trash"
 META_FILE = "meta.json"  # tags and note, editable after the run (config.json is immutable)
-LAUNCH_FILE = "launch.json"  # pid/host of the process that will run a queued run
+LAUNCH_FILE = "launch.json"  # the executor and job handle (local: pid/host) of a run
 LOCK_TIMEOUT_S = 60.0
 ACTIVE = ("queued", "running")
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
                "temperature", "router", "placement", "sampling", "eval_size", "decoding",
                "prompt_encoder", "private_init", "init_sources_from")
-HOST = socket.gethostname()
 
 
 class IndexUnreadable(Exception):
@@ -167,37 +167,35 @@ class _IndexDB(TinyDB):
 # -- liveness ----------------------------------------------------------------------------
 
 
-def process_alive(pid: int | None, started_before: float | None = None) -> bool:
-    """True if ``pid`` runs on this host and is not a zombie.
-
-    ``started_before`` (epoch seconds) guards against a recycled pid: a process created
-    after the run recorded its pid is some other program.
-    """
-    if not pid:
-        return False
+def job_state(status: dict[str, Any], launch: dict[str, Any]) -> JobState:
+    """What the run's executor knows about its job (unknown for an unknown executor)."""
     try:
-        proc = psutil.Process(int(pid))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started_before is None or proc.create_time() <= started_before + 2.0
-    except (psutil.Error, ValueError):
-        return False
+        return executor_for(launch).state(launch, status)
+    except ComptError:
+        return JobState(None, f"unknown executor {launch.get('executor')}")
+
+
+def job_line(status: dict[str, Any], launch: dict[str, Any]) -> str | None:
+    """A scheduler's job in words with its state, ``slurm job 17_2: RUNNING on node3``
+    (None for a local process: its pid says it all)."""
+    if not launch.get("job_id"):
+        return None
+    try:
+        executor = executor_for(launch)
+    except ComptError:
+        return None
+    return f"{executor.describe(launch)}: {executor.state(launch, status).label or 'unknown'}"
 
 
 def live_state(status: dict[str, Any], launch: dict[str, Any]) -> tuple[str, int | None]:
-    """The run's status corrected for a dead process, and the pid that owns it.
+    """The run's status corrected for a job that is gone, and the pid that owns it.
 
     A running run is owned by its training process (status.json); a queued one by the
-    launcher or sweep queue that will start it (launch.json).
+    launcher, sweep queue or Slurm job that will start it (launch.json).
     """
     state = status.get("status") or "queued"
-    if state == "running":
-        pid = status.get("pid") or launch.get("pid")
-        host = status.get("host") or launch.get("host")
-        since = status.get("started_ts") or launch.get("time")
-    else:
-        pid, host, since = launch.get("pid"), launch.get("host"), launch.get("time")
-    if state in ACTIVE and pid and host == HOST and not process_alive(pid, since):
+    pid = (status.get("pid") or launch.get("pid")) if state == "running" else launch.get("pid")
+    if state in ACTIVE and job_state(status, launch).alive is False:
         state = "interrupted"
     return state, pid
 
@@ -258,6 +256,8 @@ def summarize(folder: RunFolder) -> dict[str, Any]:
         "error": str(error)[:500] if error else None,
         "fingerprint": record.get("fingerprint"),
         "config_key": record.get("config_key"),
+        "executor": launch.get("executor") or "local",
+        "job_id": launch.get("job_id"),
     }
 
 
@@ -484,5 +484,8 @@ class RunStore:
                 return self.sync(summary["run_id"])
             except ComptError:
                 pass
-        return {**summary, "status": state, "pid": pid,
-                "step": status.get("step"), "total": status.get("total") or summary.get("total")}
+        live = {**summary, "status": state, "pid": pid, "step": status.get("step"),
+                "total": status.get("total") or summary.get("total")}
+        if launch.get("job_id"):  # a scheduler's job: its own state next to compt's
+            live["job_state"] = job_state(status, launch).label
+        return live

@@ -72,7 +72,10 @@ def load_sweep(
     path: str | Path | None, sets: list[str] | None = None, grid_options: list[str] | None = None
 ) -> tuple[RunConfig, dict[str, list[Any]]]:
     """The base config (file, then ``--set``) and the grid (file ``[grid]``, then ``--grid``)."""
+    from compt.executors import EXECUTORS
+
     data = load_file(path) if path is not None else {}
+    data = {k: v for k, v in data.items() if k not in EXECUTORS}  # [slurm]: not the run's
     file_grid = data.pop("grid", {}) or {}
     if not isinstance(file_grid, dict):
         raise ComptError(f"The [grid] table in '{path}' must map config keys to lists of values.")
@@ -93,21 +96,59 @@ def load_sweep(
 
 
 def expand(base: RunConfig, grid: dict[str, list[Any]]) -> list[Cell]:
-    """Every combination of the grid applied to ``base`` (one cell for an empty grid)."""
-    cells = []
+    """Every combination of the grid applied to ``base`` (one cell for an empty grid).
+
+    Raises one ``ComptError`` naming every cell whose values are not a valid config.
+    """
+    cells, bad = [], []
     keys = list(grid)
     for combo in itertools.product(*(grid[k] for k in keys)):
         values = dict(zip(keys, combo, strict=True))
         cfg = copy.deepcopy(base)
-        for key, value in values.items():
-            set_value(cfg, key, value, "the sweep grid")
         try:
+            for key, value in values.items():
+                set_value(cfg, key, value, "the sweep grid")
             validate(cfg)
         except ComptError as exc:
-            shown = ", ".join(f"{k}={v}" for k, v in values.items())
-            raise ComptError(f"Grid cell {shown} is not a valid config: {exc}") from None
+            bad.append((values, str(exc)))
+            continue
         cells.append(Cell(values, cfg))
+    _refuse(bad, len(cells) + len(bad), "is not a valid config")
     return cells
+
+
+def check_cells(cells: list[Cell]) -> None:
+    """Check every cell that would run as ``compt run`` does before it makes a folder
+    (unknown task, k larger than a task's train split, device, model), so that a sweep with
+    a bad cell is refused as a whole instead of failing cell by cell in the background."""
+    from compt.runner import preflight
+
+    bad, seen = [], {}
+    for cell in cells:
+        if not cell.runs:
+            continue
+        c = cell.config
+        key = repr((c.tasks, c.k, c.effective_data_seed, c.sampling, c.model, c.backbone,
+                    c.decoding, c.device))
+        if key not in seen:
+            try:
+                preflight(c)
+                seen[key] = None
+            except ComptError as exc:
+                seen[key] = str(exc)
+        if seen[key] is not None:
+            bad.append((cell.values, seen[key]))
+    _refuse(bad, len(cells), "cannot run")
+
+
+def _refuse(bad: list[tuple[dict[str, Any], str]], total: int, why: str) -> None:
+    if not bad:
+        return
+    lines = [f"Nothing was started: {len(bad)} of {total} grid cells {why}."]
+    for values, error in bad:
+        shown = ", ".join(f"{k}={v}" for k, v in values.items()) or "(the base config)"
+        lines.append(f"  Grid cell {shown}: {error}")
+    raise ComptError("\n".join(lines))
 
 
 def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:

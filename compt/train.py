@@ -23,7 +23,8 @@ from compt.config import RunConfig
 from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
 from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
-from compt.model import PromptedModel, load_backbone
+from compt.model import BackboneOptions, PromptedModel, load_backbone
+from compt.model.backbones import check_supported
 from compt.runfolder import RunFolder, now_iso
 from compt.schedule import lr_factor, temperature_at
 from compt.tasks import resolve_tasks
@@ -94,9 +95,8 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
     few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
                 for t in tasks]
     eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
-    backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
-    if cfg.decoding == "greedy" and backbone.kind != "seq2seq":
-        raise ComptError("decoding=greedy needs a seq2seq model (T5); encoders rank labels.")
+    backbone = load_backbone(cfg.model, cfg.backbone, BackboneOptions.from_config(cfg))
+    check_supported(backbone.kind, cfg.decoding, cfg.label_loss)
     backbone.to(device)
     backbone.set_labels([list(t.label_words) for t in tasks])
     torch.manual_seed(cfg.seed)

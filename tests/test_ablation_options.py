@@ -8,7 +8,7 @@ from transformers import BertConfig, BertModel
 
 from compt.config import RunConfig, build_config
 from compt.errors import ComptError
-from compt.model.backbone import EncoderBackbone
+from compt.model.backbones.encoder import EncoderBackbone
 from compt.model.prompted import Batch, PromptedModel
 from compt.model.splice import input_rows, splice_prompt
 

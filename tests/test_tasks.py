@@ -158,7 +158,8 @@ def test_offline_hub_fails_fast_with_a_way_out(monkeypatch, tmp_path):
     assert time.perf_counter() - started < 10
     message = str(err.value)
     assert "'rte'" in message and "nyu-mll/glue" in message and "config 'rte'" in message
-    assert "docs/tasks.md" in message and "HF_DATASETS_OFFLINE=1" in message
+    assert "docs/tasks.md" in message and "Offline mode is on" in message
+    assert "set HF_DATASETS_OFFLINE=1" not in message  # it is on already
     assert "builtin" in message and "\n" not in message
 
 
@@ -173,9 +174,11 @@ def test_unreachable_hub_fails_fast(monkeypatch, tmp_path):
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
     started = time.perf_counter()
-    with pytest.raises(ComptError, match="Task 'imdb' needs the dataset 'stanfordnlp/imdb'"):
+    with pytest.raises(ComptError, match="Task 'imdb' needs the dataset 'stanfordnlp/imdb'"
+                       ) as err:
         resolve_tasks(["imdb"])[0].test()
     assert time.perf_counter() - started < 10
+    assert "set HF_DATASETS_OFFLINE=1 to use the cached copy" in str(err.value)
 
 
 # -- local task files ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 app = typer.Typer(
@@ -14,3 +16,9 @@ app = typer.Typer(
 )
 
 RUNS_DIR_HELP = "Run store folder (default: $COMPT_RUNS_DIR or ./runs)."
+EXECUTOR_HELP = "Where runs execute: local (detached processes) or slurm (jobs)."
+SlurmOptions = Annotated[list[str] | None, typer.Option(
+    "--slurm", metavar="KEY=VALUE",
+    help="With --executor slurm (repeatable; also a [slurm] table in the config file): "
+         "partition, time (e.g. 1:00:00), cpus, mem (16G), gpus, gres (gpu:a100:1), "
+         "account, qos, extra (another sbatch flag, e.g. extra=--constraint=a100).")]

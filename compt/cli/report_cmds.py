@@ -10,7 +10,7 @@ back at once.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,17 +19,21 @@ from rich.console import Console
 
 from compt.cli.app import RUNS_DIR_HELP, app
 from compt.errors import ComptError
-from compt.export import FORMATS, render, rich_view
+from compt.export import FORMATS, matrix_rich, render, rich_view, table_rich
 from compt.heatmap import (
     PREDICTION_VARIANTS,
     comparison_matrix,
     per_prompt_matrix,
+    per_seed_matrices,
     prediction_matrices,
     router_matrices,
     seeds_matrix,
+    source_alignment,
     transfer_matrix,
 )
+from compt.narrow import fit
 from compt.report import (
+    Table,
     build_table,
     has_key,
     known_keys,
@@ -37,6 +41,7 @@ from compt.report import (
     labelled_groups,
     lookup,
     paired_comparison,
+    seed_label,
 )
 from compt.runfolder import default_runs_dir, read_json
 from compt.store import RunStore
@@ -60,6 +65,8 @@ Shots = Annotated[int | None, typer.Option("-k", "--k", help="Only this k-shot."
 Group = Annotated[str | None, typer.Option(help="Only runs of this group (sweep name).")]
 Tag = Annotated[str | None, typer.Option(help="Only runs with this tag.")]
 Value = Annotated[str, typer.Option(help="Which score per run: last (final) or best.")]
+Wide = Annotated[bool, typer.Option(
+    "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
 
 
 class Selection:
@@ -116,8 +123,13 @@ def _matches(value: Any, text: str) -> bool:
     return label_text(value) == text
 
 
-def emit(view: Any, fmt: str, output: Path | None) -> None:
-    """Print ``view`` (coloured on a terminal) or write it to ``output``."""
+def emit(view: Any, fmt: str, output: Path | None, wide: bool = False) -> None:
+    """Print ``view`` (coloured on a terminal) or write it to ``output``.
+
+    In a terminal a view wider than the window is narrowed (abbreviated columns with a
+    legend, then split columns; compt.narrow) unless ``wide``; numbers never fold. Pipes
+    and files get the full width.
+    """
     if output is not None:
         try:
             output.write_text(render(view, fmt))
@@ -125,15 +137,21 @@ def emit(view: Any, fmt: str, output: Path | None) -> None:
             raise ComptError(f"Cannot write {output}: {exc.strerror}.") from None
         Console(stderr=True).print(f"wrote {output}", highlight=False)
     elif fmt == "terminal":
-        renderable, console = rich_view(view), Console()
-        needed = console.measure(renderable, options=console.options.update_width(10_000)).maximum
-        if needed > console.width:  # print the numbers whole rather than squeezed
-            if console.is_terminal:
-                Console(stderr=True).print(
-                    f"The view is {needed} columns wide: pipe it into `less -S`, or use "
-                    "-f markdown.", style="dim", highlight=False)
-            console = Console(width=needed)
-        console.print(renderable)
+        console = Console()
+        pieces = list(view) if isinstance(view, list | tuple) else [view]
+
+        def needed(views: Sequence[Any]) -> int:
+            body = table_rich(views[0]) if isinstance(views[0], Table) else matrix_rich(views[0])
+            return console.measure(body, options=console.options.update_width(10_000)).maximum
+
+        if console.is_terminal and not wide:
+            pieces = [part for piece in pieces for part in fit(piece, console.width, needed)]
+        for i, piece in enumerate(pieces):
+            width = needed([piece])
+            out = console if width <= console.width else Console(width=width)
+            if i:
+                out.print()
+            out.print(rich_view(piece))
     else:
         sys.stdout.write(render(view, fmt))
 
@@ -151,14 +169,15 @@ def table_cmd(
     seeds: Annotated[int | None, typer.Option(help="Seeds a complete row has (default: the "
                                               "most any row has).")] = None,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
     """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
     table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits)
-    emit(table, fmt, output)
+    emit(table, fmt, output, wide)
 
 
 def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) -> list[Any]:
@@ -182,38 +201,72 @@ def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) ->
     return views
 
 
+SOURCES = ("aligned", "per-seed")
+
+
+def _check_sources(value: str) -> str:
+    if value not in SOURCES:
+        raise ComptError(f"Unknown --sources '{value}'; choose aligned or per-seed.")
+    return value
+
+
+Sources = Annotated[str, typer.Option(
+    "--sources", callback=_check_sources,
+    help="Over several seeds: aligned (each seed's sources matched to the first seed's by "
+         "router weights, then averaged) or per-seed (a matrix per seed). Where the router "
+         "cannot tell sources apart, per-seed is used.")]
+
+
+def _source_views(sel: Selection, config: Any, sources: str, view: str) -> list[Any]:
+    """Seeds averaged with aligned sources, or one matrix per seed (see compt.heatmap)."""
+    results = [sel.results(r) for r in config.runs]
+    usable = [r for r in results if r.get("per_prompt" if view == "heatmap" else "router")]
+    if len(usable) > 1 and (sources == "per-seed" or source_alignment(
+            [r.get("router") for r in usable]) is None):
+        labels = [seed_label(r) for r in config.runs]
+        made = per_seed_matrices(results, labels, config.title(), view)
+        if made:
+            return made
+    if view == "heatmap":
+        return [per_prompt_matrix(results, config.title())]
+    return router_matrices(results, config.title())
+
+
 @app.command("heatmap")
 def heatmap_cmd(
     selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    sources: Sources = "aligned",
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Per-prompt scores (tasks x src_i/all_src/private/total, mean row), seeds averaged."""
+    """Per-prompt scores (tasks x src_i/all_src/private/total, mean row) over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    views = _per_config(sel, selectors, lambda c: per_prompt_matrix(
-        [sel.results(r) for r in c.runs], c.title()))
-    emit(views, fmt, output)
+    views = _per_config(sel, selectors, lambda c: _source_views(sel, c, sources, "heatmap"))
+    emit(views, fmt, output, wide)
 
 
 @app.command("router")
 def router_cmd(
     selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    sources: Sources = "aligned",
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Router softmax weights and logits (tasks x sources), seeds averaged."""
+    """Router softmax weights and logits (tasks x sources) over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    views = _per_config(sel, selectors, lambda c: router_matrices(
-        [sel.results(r) for r in c.runs], c.title()))
-    emit(views, fmt, output)
+    views = _per_config(sel, selectors, lambda c: _source_views(sel, c, sources, "router"))
+    emit(views, fmt, output, wide)
 
 
 @app.command("transfer")
 def transfer_cmd(
     selectors: Annotated[list[str], typer.Argument(help=SELECTOR_HELP)],
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
@@ -224,7 +277,7 @@ def transfer_cmd(
         found = [read_json(sel.runs_dir / r["run_id"] / "transfer.json") for r in config.runs]
         return transfer_matrix([t for t in found if t], config.title())
 
-    emit(_per_config(sel, selectors, build), fmt, output)
+    emit(_per_config(sel, selectors, build), fmt, output, wide)
 
 
 @app.command("predictions")
@@ -234,7 +287,8 @@ def predictions_cmd(
         "--task", help="Only this task's tables (repeatable).")] = None,
     variant: Annotated[list[str] | None, typer.Option(
         help="combined, source or private (repeatable; default: all recorded).")] = None,
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "all",
 ) -> None:
     """Gold x predicted label counts per task (paper Tables 5, 6, A1)."""
@@ -249,21 +303,22 @@ def predictions_cmd(
                          f"name one, e.g. compt predictions {runs[0]['run_id']}.")
     views = prediction_matrices(sel.results(runs[0]), only, variant or PREDICTION_VARIANTS,
                                 runs[0]["run_id"])
-    emit(views, fmt, output)
+    emit(views, fmt, output, wide)
 
 
 @app.command("seeds")
 def seeds_cmd(
     selectors: Annotated[list[str] | None, typer.Argument(help=SELECTOR_HELP)] = None,
     value: Value = "last",
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
     """Per-seed scores side by side for each configuration, with mean, std and range."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
     emit(_per_config(sel, selectors, lambda c: seeds_matrix(c.runs, value, c.title())),
-         fmt, output)
+         fmt, output, wide)
 
 
 @app.command("compare")
@@ -275,7 +330,8 @@ def compare_cmd(
         help="Keys that must agree for two runs to pair, besides the seed.")] = "k",
     value: Value = "last",
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
-    fmt: Format = "terminal", output: Output = None, runs_dir: RunsDir = None,
+    fmt: Format = "terminal", output: Output = None, wide: Wide = False,
+    runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
@@ -283,4 +339,4 @@ def compare_cmd(
     sel = Selection(runs_dir, status, method, task, k, group, tag)
     comparison = paired_comparison(sel.runs(selectors), sel.runs([baseline]), value,
                                    _split(match), " ".join(selectors), baseline)
-    emit(comparison_matrix(comparison, digits), fmt, output)
+    emit(comparison_matrix(comparison, digits), fmt, output, wide)

@@ -17,8 +17,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
-from compt.config import build_config
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
+from compt.config import RunConfig, build_config
 from compt.runfolder import default_runs_dir
 
 console = Console()
@@ -65,10 +65,13 @@ def results_table(results: dict, title: str) -> Table:
     table.add_column("task")
     table.add_column("metric")
     table.add_column("score", justify="right")
+    table.add_column("n", justify="right")  # test examples the score rests on
+    sizes = results.get("eval_size") or {}
     for task, score in results["scores"].items():
-        table.add_row(task, results["primary_metric"][task], f"{score:.1f}")
+        table.add_row(task, results["primary_metric"][task], f"{score:.1f}",
+                      str(sizes.get(task, "")))
     table.add_section()
-    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}")
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "")
     return table
 
 
@@ -83,7 +86,8 @@ def run(
     k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
     model: Annotated[str | None, typer.Option(
-        help="all-MiniLM-L6-v2 (offline default), tiny-t5, a local folder or a hub id.")
+        help="all-MiniLM-L6-v2 (offline default), gemma-3-270m, tiny-t5, a local folder or "
+             ".gguf file, or a hub id.")
     ] = None,
     n_sources: Annotated[int | None, typer.Option(help="Number of source prompts.")] = None,
     max_steps: Annotated[int | None, typer.Option(help="Stop after this many steps.")] = None,
@@ -98,6 +102,9 @@ def run(
         help="With --run-id: continue from the run's checkpoint.")] = False,
     detached: Annotated[bool, typer.Option(
         help="No terminal output (used by the launcher; the log is train.log).")] = False,
+    executor: Annotated[str | None, typer.Option(
+        help=EXECUTOR_HELP + " Default: train here, in the foreground.")] = None,
+    slurm: SlurmOptions = None,
 ) -> None:
     """Train one ComPT run and write it to the run store.
 
@@ -105,7 +112,7 @@ def run(
     on the CPU (about two minutes on 2 cores). Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
-    from compt.runner import execute_run, preflight, prepare_folder
+    from compt.runner import RunInterrupted, execute_run, preflight, prepare_folder
 
     store = runs_dir or default_runs_dir()
     overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
@@ -113,13 +120,26 @@ def run(
                  "group": group}
     existing = run_id is not None and (store / run_id / "config.json").is_file()
     cfg = None if existing else build_config(config, overrides, set_)
-    tasks = preflight(cfg) if cfg is not None else None  # no folder for a run that can't start
+    if executor is not None or slurm:
+        _submit(cfg, store, run_id, executor or "local", config, slurm)
+        return
+    try:  # no folder for a run that can't start
+        tasks = preflight(cfg) if cfg is not None else None
+    except KeyboardInterrupt:
+        console.print("interrupted before the run started; nothing was saved")
+        raise typer.Exit(130) from None
     folder, cfg = prepare_folder(cfg, store, run_id)
     if not detached:
         console.print(f"run [bold]{folder.run_id}[/] · {cfg.method} · k={cfg.k} · "
                       f"seed {cfg.seed} · {cfg.model} → {folder.path}")
     reporter = None if detached else ProgressReporter()
-    results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
+    try:
+        results = execute_run(folder, cfg, resume=resume, reporter=reporter, tasks=tasks)
+    except RunInterrupted as exc:
+        if reporter is not None:
+            reporter.finish()
+            console.print(f"[yellow]{exc}[/]", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
     if detached:
         return
     if not results:
@@ -128,6 +148,25 @@ def run(
     console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
     if results.get("per_prompt"):
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
+
+
+def _submit(cfg: RunConfig | None, store: Path, run_id: str | None, executor: str,
+            config: Path | None, slurm: list[str] | None) -> None:
+    """``compt run --executor NAME``: a detached run (a Slurm job, a local process)."""
+    from compt.errors import ComptError
+    from compt.executors import build_executor
+    from compt.launcher import launch_run
+    from compt.runfolder import read_json
+    from compt.runner import preflight
+    from compt.store import LAUNCH_FILE
+
+    if cfg is None:
+        raise ComptError(f"Run '{run_id}' exists already; restart it with compt retry {run_id}.")
+    chosen = build_executor(executor, config, slurm)
+    preflight(cfg)  # a run that cannot start is refused here, not in the job
+    new_id = launch_run(cfg, store, run_id=run_id, executor=chosen)
+    how = chosen.describe(read_json(store / new_id / LAUNCH_FILE, {}) or {})
+    console.print(f"run [bold]{new_id}[/] submitted ({how}): follow with compt show {new_id}")
 
 
 @app.command("tasks")

@@ -20,11 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from compt.cli.app import RUNS_DIR_HELP, app
+from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
-from compt.runfolder import default_runs_dir
-from compt.store import RunStore
+from compt.runfolder import default_runs_dir, read_json
+from compt.store import LAUNCH_FILE, RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
@@ -54,9 +54,12 @@ def _one_run(store: RunStore, text: str) -> str:
 
 
 def _fmt(value: Any, digits: int = 1) -> str:
+    """Fixed point for everyday sizes; scientific for huge or tiny ones (1e+30, not 31 digits)."""
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value and not 1e-3 <= abs(value) < 1e6:
+            return f"{value:.{digits}g}"
         return f"{value:.{digits}f}"
     return str(value)
 
@@ -99,10 +102,14 @@ def runs_table(summaries: list[dict[str, Any]]) -> Table:
     table.add_column("seed", justify="right", no_wrap=True)
     table.add_column("prog", justify="right", no_wrap=True)
     table.add_column("avg", justify="right", no_wrap=True)
+    jobs = any(s.get("job_state") for s in summaries)  # a scheduler's view, when there is one
+    if jobs:
+        table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=28)
     for s in summaries:
-        table.add_row(_status_text(s["status"]), s["run_id"], s.get("method") or "-",
-                      _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
-                      _progress(s), _score(s.get("average")))
+        row = [_status_text(s["status"]), s["run_id"], s.get("method") or "-",
+               _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
+               _progress(s), _score(s.get("average"))]
+        table.add_row(*row, *([s.get("job_state") or ""] if jobs else []))
     return table
 
 
@@ -143,6 +150,8 @@ def ls(
     """List runs, newest first."""
     if format_ not in FORMATS:
         raise ComptError(f"--format must be one of {', '.join(FORMATS)}, got '{format_}'.")
+    if status is not None and status not in STATUS_STYLE:
+        raise ComptError(f"--status must be one of {', '.join(STATUS_STYLE)}, got '{status}'.")
     store = _store(runs_dir)
     runs = store.list(status=status, method=method, task=task, k=k, seed=seed, group=group,
                       tag=tag)
@@ -204,6 +213,7 @@ def show(
     folder = store.folder(run_id)
     summary, record = store.get(run_id), folder.read_config()
     status, results = folder.read_status(), folder.read_results() or {}
+    job = job_line(folder.read_status(), read_json(folder.path / LAUNCH_FILE, {}) or {})
     if json_:
         _write_json({
             "summary": summary, "config": record.get("config", {}),
@@ -222,9 +232,11 @@ def show(
              ("loss", _fmt(status.get("loss"), 4) if status.get("loss") is not None else None),
              ("throughput", f"{status['throughput']:.1f} examples/s"
               if status.get("throughput") else None),
-             ("eta", f"{status['eta_s']:.0f} s" if status.get("eta_s") else None),
+             ("eta", f"{status['eta_s']:.0f} s"
+              if status.get("eta_s") and summary["status"] == "running" else None),
              ("pid", f"{summary.get('pid')} on {summary.get('host')}" if summary.get("pid")
               else None),
+             ("job", job),
              ("started", status.get("started")), ("finished", status.get("finished")),
              ("duration", f"{summary['duration_s']:.0f} s" if summary.get("duration_s")
               else None),
@@ -241,9 +253,12 @@ def show(
         config.add_row(key, json.dumps(value) if isinstance(value, list) else _fmt(value, 4))
     console.print(config)
     if results.get("scores"):
-        scores = Table("task", "metric", "score", box=None, pad_edge=False, header_style="bold")
+        scores = Table("task", "metric", "score", "n", box=None, pad_edge=False,
+                       header_style="bold")  # n: the test examples a score rests on
+        sizes = results.get("eval_size") or {}
         for task, score in results["scores"].items():
-            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""), _score(score))
+            scores.add_row(task, (results.get("primary_metric") or {}).get(task, ""),
+                           _score(score), str(sizes.get(task, "")))
         scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
         console.print(scores)
     log = tail_lines(folder.log_path, lines)
@@ -295,7 +310,7 @@ def stop_cmd(
     run: Annotated[str, typer.Argument(help="Run id, unique prefix, or group name.")],
     runs_dir: RunsDir = None,
 ) -> None:
-    """Stop a run or a whole group (running ones checkpoint first; status ``stopped``)."""
+    """Stop a run or a whole group (running ones checkpoint first; status 'stopped')."""
     from compt.launcher import stop
 
     stopped = stop(run, runs_dir or default_runs_dir())
@@ -367,7 +382,7 @@ def rm(
         "--purge", help="Delete for good instead of moving to runs/.trash/.")] = False,
     runs_dir: RunsDir = None,
 ) -> None:
-    """Remove runs: moved to ``runs/.trash/`` (``--purge`` deletes them)."""
+    """Remove runs: moved to runs/.trash/ (--purge deletes them)."""
     store = _store(runs_dir)
     ids = list(dict.fromkeys(run_id for text in runs for run_id in store.resolve(text)))
     console = _console()
@@ -404,7 +419,7 @@ def plan_table(cells: list[Any]) -> Table:
 @app.command()
 def sweep(
     config: Annotated[Path | None, typer.Argument(
-        help="TOML or YAML config file; a [grid] table in it adds grid keys.")] = None,
+        help="TOML or YAML config file; a \\[grid] table in it adds grid keys.")] = None,
     grid: Annotated[list[str] | None, typer.Option(
         "--grid", "-g", help="key=v1,v2 (repeatable), e.g. --grid method=pt,ssum --grid k=8,16."
     )] = None,
@@ -415,19 +430,26 @@ def sweep(
         help="Run cells even if a finished run of the same config exists.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
     group: Annotated[str | None, typer.Option(help="Group name (default: sweep-<time>).")] = None,
+    executor: Annotated[str, typer.Option(
+        help=EXECUTOR_HELP + " With slurm the grid is one job array, --jobs its %N cap.")
+    ] = "local",
+    slurm: SlurmOptions = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
+    from compt.executors import build_executor
     from compt.launcher import launch_sweep, new_group_id
     from compt.runfolder import check_run_id
-    from compt.sweep import expand, load_sweep, plan
+    from compt.sweep import check_cells, expand, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_run_id(group) if group else new_group_id()
     store = _store(runs_dir)
+    chosen = build_executor(executor, config, slurm)
     base, grid_values = load_sweep(config, set_, grid)
     cells = plan(expand(base, grid_values), store, force=force)
+    check_cells(cells)
     console = _console()
     console.print(plan_table(cells))
     todo = [cell.config for cell in cells if cell.runs]
@@ -435,6 +457,6 @@ def sweep(
     if dry_run or not todo:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached: "
-                  f"follow with compt ls --group {group}")
+    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
+    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {group}")

@@ -12,7 +12,7 @@ from torch import nn
 
 from compt.config import RunConfig
 from compt.errors import ComptError
-from compt.model.backbone import Backbone
+from compt.model.backbones import Backbone
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
 from compt.model.splice import input_rows, splice_prompt
 
@@ -60,17 +60,22 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
 
 def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
     """(tasks, length, d) initial private prompts, per ``cfg.private_init`` (SPEC §1)."""
-    matrix = backbone.embedding_matrix.detach().float().cpu()
+    vocab, dim = backbone.embedding_matrix.shape
     gen = torch.Generator().manual_seed(cfg.seed)
+
+    def rows(ids: torch.Tensor) -> torch.Tensor:
+        # through the embedding layer, not the raw matrix: some models scale it (Gemma)
+        with torch.no_grad():
+            return backbone.embed(ids.to(backbone.embedding_matrix.device)).float().cpu()
+
     if cfg.private_init == "uniform":
-        return torch.rand(n_tasks, length, matrix.shape[1], generator=gen) - 0.5
+        return torch.rand(n_tasks, length, dim, generator=gen) - 0.5
     if cfg.private_init == "first_ids":  # the released code: ids 0..L-1 for every task
-        rows = torch.arange(length) % matrix.shape[0]
-        return matrix[rows].expand(n_tasks, -1, -1).clone()
+        return rows(torch.arange(length) % vocab).expand(n_tasks, -1, -1).clone()
     pool = torch.tensor(vocab_token_ids(backbone))
     picks = torch.stack([pool[torch.randint(len(pool), (length,), generator=gen)]
                          for _ in range(n_tasks)])
-    return matrix[picks]
+    return rows(picks)
 
 
 def source_init(backbone: Backbone, cfg: RunConfig, n_sources: int, length: int) -> torch.Tensor:

@@ -141,12 +141,16 @@ def _check_reachable(spec: HubSpec) -> None:
 
 
 def _unavailable(spec: HubSpec, exc: BaseException) -> str:
+    import datasets
+
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     dataset = f"'{spec.path}'" + (f" (config '{spec.config}')" if spec.config else "")
+    cache = ("Offline mode is on (HF_DATASETS_OFFLINE / HF_HUB_OFFLINE) and there is no "
+             "cached copy of it." if datasets.config.HF_HUB_OFFLINE else
+             "If you downloaded it before, set HF_DATASETS_OFFLINE=1 to use the cached copy.")
     return (
         f"Task '{spec.name}' needs the dataset {dataset} from the Hugging Face Hub, "
-        f"which could not be loaded: {reason}. If you downloaded it before, set "
-        f"HF_DATASETS_OFFLINE=1 to use the cached copy. Without network, train on the "
+        f"which could not be loaded: {reason}. {cache} Without network, train on the "
         f"built-in offline suite (--tasks builtin) or on your own data files through a "
         f"local task definition (a .toml/.yaml/.json file; see docs/tasks.md)."
     )

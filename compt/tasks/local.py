@@ -207,7 +207,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 try:
                     row = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise ComptError(f"{path}, line {line}: not valid JSON ({exc.msg}).") from None
+                    raise ComptError(f"{path}, line {line}: not valid JSON ({exc.msg} "
+                                     f"column {exc.colno}).") from None
                 if not isinstance(row, dict):
                     raise ComptError(f"{path}, line {line}: expected a JSON object "
                                      f"{{\"column\": value, ...}}, got {type(row).__name__}.")

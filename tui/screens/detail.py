@@ -26,7 +26,7 @@ from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
 from compt.runfolder import read_json
-from compt.store import ACTIVE, LAUNCH_FILE, live_state
+from compt.store import ACTIVE, LAUNCH_FILE, job_line, live_state
 from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
 from tui.screens.base import ComptScreen
@@ -86,6 +86,7 @@ class RunDetailScreen(ComptScreen):
         self._status_mtime: int | None = None
         self._status: dict[str, Any] = {}
         self._state: str | None = None
+        self._job: str | None = None  # a Slurm job and its state
         self._has_results = False
         self._following = True
         self.follow(first=True)
@@ -128,12 +129,14 @@ class RunDetailScreen(ComptScreen):
             self._status_mtime = mtime
             self._status = read_json(folder / "status.json", {}) or {}
         state = self._status.get("status") or "queued"
+        launch = read_json(folder / LAUNCH_FILE, {}) if state in ACTIVE or changed else None
         if state in ACTIVE:
-            state = live_state(self._status, read_json(folder / LAUNCH_FILE, {}) or {})[0]
-        if not changed and state == self._state:
+            state = live_state(self._status, launch or {})[0]
+        job = self._job if launch is None else job_line(self._status, launch or {})
+        if not changed and state == self._state and job == self._job:
             return None
-        self._state = state
-        return {**self._status, "status": state}
+        self._state, self._job = state, job
+        return {**self._status, "status": state, "job": job}
 
     # -- showing it (UI thread) -------------------------------------------------------
 
@@ -200,6 +203,7 @@ class RunDetailScreen(ComptScreen):
             ("duration", f"{s['duration_s']:.0f} s" if s.get("duration_s") else None),
             ("process", f"pid {s.get('pid')} on {s.get('host')}"
              if s.get("pid") and state in ACTIVE else None),
+            ("job", live.get("job")),
             ("folder", str(self._paths)),
             ("error", Text(str(live.get("error")), style="bold") if live.get("error") else None),
         ]

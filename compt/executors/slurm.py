@@ -1,0 +1,366 @@
+"""The Slurm executor: each run is a Slurm job submitted through submitit.
+
+A single run is one job; a sweep is one job array whose ``%N`` throttle is the sweep's
+``--jobs``. Every job executes :class:`TrainJob`: ``python -m compt run --run-id ...`` with
+the interpreter and environment of the process that submitted it, its output appended to
+the run's ``train.log``. Nothing local stays alive while the jobs run: later compt
+commands find each job from the run's ``launch.json`` and ask ``sacct`` (through
+slurmdbd) for its state, so Slurm accounting must be enabled.
+
+submitit's own files (pickled job, its log) live in ``<run>/slurm/``; a task of a job
+array has them in ``<runs_dir>/.slurm/<group>/<array>_<index>/``, linked from
+``<run>/slurm/<array>_<index>``, because all tasks of an array share one folder pattern
+that only Slurm's job ids tell apart.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from compt.errors import ComptError
+from compt.executors.base import Executor, JobState, register
+from compt.executors.local import HOST, owner, process_alive
+
+ARRAY_DIR = ".slurm"
+# Slurm job states in which the job may still start or run (sacct's first word)
+ALIVE_STATES = frozenset({
+    "PENDING", "RUNNING", "CONFIGURING", "COMPLETING", "REQUEUED", "REQUEUE_HOLD",
+    "REQUEUE_FED", "RESIZING", "SUSPENDED", "SIGNALING", "STAGE_OUT", "STOPPED",
+    "SPECIAL_EXIT",
+})
+SACCT_CACHE_S = 1.0
+_sacct_cache: dict[str, tuple[float, dict[str, tuple[str, str, str]]]] = {}
+MEM_PATTERN = re.compile(r"^\d+(\.\d+)?[KMGT]?B?$", re.IGNORECASE)
+TIME_PATTERN = re.compile(
+    r"^(?:(?P<days>\d+)-(?P<dh>\d+)(?::(?P<dm>\d+)(?::(?P<ds>\d+))?)?"
+    r"|(?P<a>\d+)(?::(?P<b>\d+)(?::(?P<c>\d+))?)?)$")
+
+
+def parse_time(text: str | int) -> int:
+    """A Slurm time limit in whole minutes (rounded up): ``90``, ``1:30:00``, ``2-12``...
+
+    Checked here so that a typo is one clear message before anything is submitted.
+    """
+    match = TIME_PATTERN.match(str(text).strip())
+    if not match or str(text).strip() in ("", "0"):
+        raise ComptError(
+            f"Slurm time limit '{text}' is not a valid time: use minutes, MM:SS, HH:MM:SS, "
+            f"D-HH, D-HH:MM or D-HH:MM:SS (for example 90 or 1:30:00).")
+    g = {k: int(v) for k, v in match.groupdict().items() if v is not None}
+    if "days" in g:
+        seconds = ((g["days"] * 24 + g["dh"]) * 60 + g.get("dm", 0)) * 60 + g.get("ds", 0)
+    elif "c" in g:
+        seconds = (g["a"] * 60 + g["b"]) * 60 + g["c"]
+    elif "b" in g:
+        seconds = g["a"] * 60 + g["b"]
+    else:
+        seconds = g["a"] * 60
+    return max(1, -(-seconds // 60))
+
+
+def _extra_flag(text: str) -> tuple[str, Any]:
+    """``--constraint=a100`` -> ``("constraint", "a100")``; ``--exclusive`` -> True."""
+    if not text.startswith("--") or len(text) < 3:
+        raise ComptError(f"Extra sbatch flag '{text}' must look like --name=value or --name.")
+    name, _, value = text[2:].partition("=")
+    return name, value if value else True
+
+
+@dataclass
+class SlurmOptions:
+    """What a job asks Slurm for; a ``[slurm]`` table in the config file, ``--slurm k=v``."""
+
+    partition: str | None = None
+    time: str | None = None  # the time limit, Slurm's formats (checked by parse_time)
+    cpus: int | None = None  # CPUs per task; also torch's thread count
+    mem: str | None = None  # e.g. 16G
+    gpus: int | None = None  # GPUs per node
+    gres: str | None = None  # e.g. gpu:a100:1
+    account: str | None = None
+    qos: str | None = None
+    extra: list[str] = field(default_factory=list)  # more sbatch flags: --constraint=a100
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], where: str = "the [slurm] options"
+                     ) -> SlurmOptions:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ComptError(f"Unknown Slurm option(s) {', '.join(unknown)} in {where}; "
+                             f"known: {', '.join(sorted(known))}.")
+        opts = cls(**values)
+        opts.check()
+        return opts
+
+    def updated(self, texts: list[str]) -> SlurmOptions:
+        """These options with ``key=value`` overrides (``--slurm time=1:00:00``)."""
+        values = {k: v for k, v in asdict(self).items() if v not in (None, [])}
+        for text in texts:
+            key, sep, value = text.partition("=")
+            if not sep:
+                raise ComptError(f"Slurm option '{text}' must look like key=value "
+                                 f"(for example partition=gpu).")
+            key = key.strip().replace("-", "_")
+            values[key] = [*values.get("extra", []), value] if key == "extra" else value
+        return self.from_mapping(values, "--slurm")
+
+    def check(self) -> None:
+        for name in ("cpus", "gpus"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    setattr(self, name, int(value))
+                except (TypeError, ValueError):
+                    raise ComptError(f"Slurm option {name} must be a whole number, got "
+                                     f"'{value}'.") from None
+                if getattr(self, name) < 1:
+                    raise ComptError(f"Slurm option {name} must be at least 1.")
+        if self.time is not None:
+            self.time = str(self.time)
+            parse_time(self.time)
+        if self.mem is not None and not MEM_PATTERN.match(str(self.mem)):
+            raise ComptError(f"Slurm option mem '{self.mem}' must be a size like 16G or 4000M.")
+        if isinstance(self.extra, str):
+            self.extra = shlex.split(self.extra)
+        for text in self.extra:
+            _extra_flag(text)
+
+    def parameters(self) -> dict[str, Any]:
+        """submitit's SlurmExecutor parameters for these options."""
+        params: dict[str, Any] = {
+            "partition": self.partition, "cpus_per_task": self.cpus, "mem": self.mem,
+            "gpus_per_node": self.gpus, "gres": self.gres, "account": self.account,
+            "qos": self.qos,
+        }
+        if self.time is not None:
+            params["time"] = parse_time(self.time)
+        params = {k: v for k, v in params.items() if v is not None}
+        if self.extra:
+            params["additional_parameters"] = dict(_extra_flag(t) for t in self.extra)
+        return params
+
+
+# -- job states ------------------------------------------------------------------------
+
+
+def _sacct(array_id: str) -> dict[str, tuple[str, str, str]]:
+    """``{job id: (state, node list, reason)}`` of one job or job array (cached briefly:
+    ``compt ls`` asks once per array, not once per run)."""
+    hit = _sacct_cache.get(array_id)
+    if hit and time.monotonic() - hit[0] < SACCT_CACHE_S:
+        return hit[1]
+    from submitit.slurm.slurm import read_job_id
+
+    try:
+        out = subprocess.run(
+            ["sacct", "-X", "-n", "-P", "-o", "JobID,State,NodeList,Reason", "-j", array_id],
+            capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}  # no Slurm here, or slurmdbd is down: unknown, not dead
+    jobs: dict[str, tuple[str, str, str]] = {}
+    for line in out.splitlines():
+        parts = line.split("|")
+        if len(parts) < 4:
+            continue
+        job_id, state, nodes, reason = parts[:4]
+        info = (state.split()[0] if state else "UNKNOWN", nodes, reason)
+        try:
+            for entry in read_job_id(job_id):
+                if len(entry) == 3:  # a range of pending array tasks: 17_[2-5%2]
+                    for index in range(int(entry[1]), int(entry[2]) + 1):
+                        jobs[f"{entry[0]}_{index}"] = info
+                else:
+                    jobs["_".join(entry[:2])] = info
+        except ValueError:
+            continue
+    _sacct_cache[array_id] = (time.monotonic(), jobs)
+    return jobs
+
+
+def slurm_state(job_id: str) -> tuple[str, str, str] | None:
+    """(state, node list, reason) of one job, or None while sacct does not know it."""
+    return _sacct(job_id.split("_")[0]).get(job_id)
+
+
+def _label(state: str, nodes: str, reason: str) -> str:
+    if state == "PENDING" and reason and reason != "None":
+        return f"PENDING ({reason})"
+    if state == "RUNNING" and nodes:
+        return f"RUNNING on {nodes}"
+    return state
+
+
+# -- the job ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """What a Slurm job executes: train one run folder, resuming from its checkpoint.
+
+    A finished run is left alone, and so is a stopped one (stopped while pending) unless
+    Slurm requeued this job (a preemption in requeue mode stops it with SIGTERM). On the
+    time limit / preemption signal (submitit's USR2) the training is asked to stop; it
+    checkpoints, and the run ends ``interrupted`` (resumable) instead of ``stopped``.
+    """
+
+    runs_dir: str
+    run_id: str
+
+    def __call__(self) -> int:
+        from compt.launcher import child_env, run_argv
+        from compt.runfolder import RunFolder, now_iso
+        from compt.runner import sync_index
+
+        runs_dir = Path(self.runs_dir)
+        folder = RunFolder.open(runs_dir, self.run_id)
+        state = folder.read_status().get("status")
+        requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0) > 0  # e.g. preempted
+        if state == "done" or (state == "stopped" and not requeued):
+            return 0
+        threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
+        argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
+        usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
+        cut_short: list[int] = []
+        child: list[subprocess.Popen] = []
+
+        def out_of_time(signum: int, frame: Any) -> None:
+            cut_short.append(signum)
+            for proc in child:
+                proc.send_signal(signal.SIGTERM)
+
+        previous = signal.signal(usr_sig, out_of_time)
+        try:
+            with open(folder.log_path, "ab") as log:
+                child.append(subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=child_env(threads),
+                    # Slurm signals every process of the step: the training must not die
+                    # of USR2 (its default action) but stop cleanly on our SIGTERM
+                    preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN)))
+            if cut_short:  # the signal came while it was starting
+                child[0].send_signal(signal.SIGTERM)
+            code = child[0].wait()
+        finally:
+            signal.signal(usr_sig, previous)
+        if cut_short and folder.read_status().get("status") in ("queued", "running", "stopped"):
+            folder.update_status(status="interrupted", finished=now_iso(),
+                                 error="the Slurm job reached its time limit or was preempted")
+            sync_index(runs_dir, self.run_id)
+        if code != 0:
+            raise RuntimeError(f"compt exited with status {code}; see {folder.log_path}")
+        return code
+
+
+# -- the executor ----------------------------------------------------------------------
+
+
+@register
+class SlurmExecutor(Executor):
+    """Runs as Slurm jobs (one job per run; a job array for a sweep)."""
+
+    name = "slurm"
+
+    def __init__(self, options: SlurmOptions | None = None) -> None:
+        self.options = options or SlurmOptions()
+
+    @classmethod
+    def from_launch(cls, launch: dict[str, Any]) -> SlurmExecutor:
+        return cls(SlurmOptions.from_mapping(launch.get("options") or {}, "launch.json"))
+
+    @classmethod
+    def configure(cls, table: dict[str, Any], overrides: list[str]) -> SlurmExecutor:
+        if not isinstance(table, dict):
+            raise ComptError("The [slurm] table of the config file must hold key = value pairs.")
+        return cls(SlurmOptions.from_mapping(table, "the [slurm] table").updated(overrides))
+
+    def submit(self, runs_dir: Path, run_ids: list[str], jobs: int,
+               name: str | None = None) -> None:
+        from compt.runfolder import atomic_write_json
+        from compt.store import LAUNCH_FILE
+
+        if not run_ids:
+            return
+        runs_dir = Path(runs_dir).absolute()
+        single = len(run_ids) == 1
+        folder = (runs_dir / run_ids[0] / "slurm" if single
+                  else runs_dir / ARRAY_DIR / (name or run_ids[0]) / "%j")
+        handles = self._submit(folder, [TrainJob(str(runs_dir), r) for r in run_ids], jobs,
+                               name or run_ids[0])
+        for run_id, job_id in zip(run_ids, handles, strict=True):
+            if not single:  # <run>/slurm/<array>_<index> -> the task's folder
+                link = runs_dir / run_id / "slurm" / job_id
+                link.parent.mkdir(exist_ok=True)
+                link.symlink_to(Path("..", "..", ARRAY_DIR, name or run_ids[0], job_id))
+            atomic_write_json(runs_dir / run_id / LAUNCH_FILE, {
+                "executor": self.name, "job_id": job_id, "time": time.time(),
+                "by": f"sweep {name}" if name else "launcher", "submitted_from": HOST,
+                "options": {k: v for k, v in asdict(self.options).items()
+                            if v not in (None, [])},
+            })
+
+    def _submit(self, folder: Path, calls: list[TrainJob], jobs: int, name: str) -> list[str]:
+        """Submit ``calls`` (an array when several); returns their Slurm job ids."""
+        try:
+            import submitit
+            from submitit.core.utils import FailedJobError
+        except ImportError:
+            raise ComptError("The Slurm executor needs submitit: pip install submitit.") from None
+        from compt.launcher import PACKAGE_ROOT
+
+        try:
+            executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=0)
+        except RuntimeError:
+            raise ComptError("Slurm is not available on this machine (no srun on PATH); "
+                             "submit from a cluster login node.") from None
+        path = shlex.quote(str(PACKAGE_ROOT))
+        executor.update_parameters(
+            job_name=f"compt-{name}", array_parallelism=max(1, jobs), signal_delay_s=60,
+            setup=[f"export PYTHONPATH={path}${{PYTHONPATH:+:$PYTHONPATH}}"],
+            **{"time": None, **self.options.parameters()})  # None: the partition's limit
+        quiet = io.StringIO()  # submitit prints sbatch's stderr too; we say it once, below
+        try:
+            with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
+                with executor.batch():
+                    submitted = [executor.submit(call) for call in calls]
+        except (FailedJobError, OSError) as exc:
+            lines = [re.sub(r"^(sbatch: )?error: ", "", line.strip())
+                     for line in str(exc).splitlines() if line.strip()]
+            reason = "; ".join(dict.fromkeys(lines)) or type(exc).__name__
+            raise ComptError(f"Slurm refused the submission ({reason}). Check the "
+                             f"[slurm] options; no run was created.") from None
+        return [job.job_id for job in submitted]
+
+    def state(self, launch: dict[str, Any], status: dict[str, Any]) -> JobState:
+        pid, host, since = owner({}, status)
+        if pid and host == HOST and not process_alive(pid, since):
+            return JobState(False, "training process gone")
+        found = slurm_state(str(launch.get("job_id") or ""))
+        if found is None:
+            return JobState(None, "SUBMITTED")
+        state, nodes, reason = found
+        return JobState(state in ALIVE_STATES, _label(state, nodes, reason))
+
+    def cancel(self, launch: dict[str, Any], status: dict[str, Any]) -> bool:
+        job_id = str(launch.get("job_id") or "")
+        if not job_id:
+            return False
+        found = slurm_state(job_id)
+        try:
+            subprocess.run(["scancel", job_id], capture_output=True, timeout=30, check=True)
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ComptError(f"Could not cancel Slurm job {job_id}: {exc}") from None
+        _sacct_cache.clear()
+        return status.get("status") == "running" or (found is not None and found[0] == "RUNNING")
+
+    def describe(self, launch: dict[str, Any]) -> str:
+        return f"slurm job {launch.get('job_id')}"
