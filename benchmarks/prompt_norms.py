@@ -43,13 +43,15 @@ def main() -> None:
         n_tasks = len(stored["resolved"]["tasks"])
         backbone = backbone or load_backbone(cfg.model, cfg.backbone,
                                              BackboneOptions.from_config(cfg))
+        torch.manual_seed(cfg.seed)  # as compt/train.py: the encoders' init draws from it
         model = PromptedModel(backbone, cfg, n_tasks)
         before = target_norm(model, n_tasks)
         model.load_trainable_state(load_params(folder.checkpoint_path))
         after = target_norm(model, n_tasks)
         token = float(backbone.embedding_matrix.norm(dim=-1).mean())
         variant = ", ".join(f"{k}={getattr(cfg, k)}" for k in
-                            ("source_init", "product_norm", "pool_prompt", "router")
+                            ("source_init", "product_norm", "pool_prompt", "router",
+                             "lr_router", "lr_source", "lr_private")
                             if getattr(cfg, k) != getattr(RunConfig(), k)) or "default"
         print(f"| {run_id} | {cfg.method} | {variant} | {token:.3f} | {before:.3f} | "
               f"{after:.3f} |")

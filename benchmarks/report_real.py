@@ -58,6 +58,7 @@ def render(compt: Callable[..., str], header: str) -> str:
         if out and "error" not in out.lower()[:20]:
             parts.append(f"### {title}\n\n`compt {' '.join(args)}`\n\n{out}\n")
 
+    parts.append(summary(compt))
     section("All runs at k = 8 (rows: method, variant = what differs)",
             "table", "-k", "8", "--rows", "method,k")
     parts.append(majority_baseline())
@@ -70,6 +71,28 @@ def render(compt: Callable[..., str], header: str) -> str:
     if PAGE.is_file() and MARKER in PAGE.read_text():
         notes = MARKER + PAGE.read_text().split(MARKER, 1)[1]
     return "\n".join(parts) + "\n" + (notes or MARKER + "\n")
+
+
+def summary(compt: Callable[..., str]) -> str:
+    """One line per paired comparison: what, pairs, mean difference, both p-values."""
+    lines = ["### Summary of the paired comparisons\n",
+             "Each line is `compt compare RUNS --baseline BASELINE` (full tables below): pairs "
+             "are (seed, task), the difference is in points of the task's primary score.\n",
+             "| comparison | pairs | mean difference | paired t-test p | Wilcoxon p |",
+             "|---|--:|--:|--:|--:|"]
+    for title, runs, baseline in COMPARISONS:
+        out = compt("compare", runs, "--baseline", baseline, "--format", "json", check=False)
+        try:
+            stats = json.loads(out)["extra"]["stats"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        lines.append(f"| {title} | {stats['pairs']} | {stats['mean_diff']:+.2f} | "
+                     f"{_p(stats.get('t_p'))} | {_p(stats.get('wilcoxon_p'))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _p(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def majority_baseline() -> str:
