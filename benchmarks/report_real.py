@@ -22,6 +22,8 @@ COMPARISONS = [
     ("ssum vs pt", SSUM, PT),
     ("msum vs pt", "real-core8-product,method=msum", PT),
     ("mcat vs pt", "real-core8-product,method=mcat", PT),
+    ("msum vs pt, seeds 3-4", "real-core8-product-more,method=msum", PT),
+    ("mcat vs pt, seeds 3-4", "real-core8-product-more,method=mcat", PT),
     ("pool_prompt=false: ssum vs pt, both pooling the input only",
      "real-abl-pool-inputs,method=ssum", "real-abl-pool-inputs,method=pt"),
     ("pool_prompt=false vs default, pt", "real-abl-pool-inputs,method=pt", PT),
