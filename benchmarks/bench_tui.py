@@ -1,4 +1,5 @@
-"""Benchmark compt-tui: first paint with 10,000 runs, and the UI-thread cost of a refresh tick.
+"""Benchmark compt-tui at 10,000 runs: first paint, filter / sort / group, a refresh tick, and
+a config diff of 100 runs.
 
     python benchmarks/bench_tui.py                  # 10,000 runs, 20 running, 3 paints
     python benchmarks/bench_tui.py --runs 2000 --store /tmp/store   # keep/reuse a store
@@ -9,6 +10,10 @@ A refresh tick is timed on the UI thread (CPU time of that thread, and wall time
 timer callback that hands work to the poller, the handler applying its updates, and the
 table repaint that follows. Meanwhile 20 runs are "training": a separate process rewrites
 their status.json and appends to their metrics every half second, like compt's trainer.
+Filter keystrokes, sorts and group-bys are timed on the UI thread from the call to the end
+of the first frame that shows the result (the rest of the rows follow in chunks). The
+machine is shared: CPU time of the UI thread is the figure to compare with the targets;
+wall time is printed next to it, with the load average.
 """
 
 from __future__ import annotations
@@ -142,7 +147,7 @@ def measure_paint(runs_dir: Path, repeat: int) -> list[dict]:
 # -- refresh ticks (in this process) -----------------------------------------------------
 
 
-def measure_ticks(runs_dir: Path, running: list[str], seconds: float) -> dict:
+def measure_ticks(runs_dir: Path, running: list[str], seconds: float, query: str) -> dict:
     from tui.app import ComptApp
     from tui.screens.runs import RunsScreen
     from tui.widgets.runs_table import RunsTable
@@ -174,7 +179,7 @@ def measure_ticks(runs_dir: Path, running: list[str], seconds: float) -> dict:
             screen = app.runs_screen
             while not screen.loaded or screen.table.filling:
                 await pilot.pause(0.05)
-            screen.show_filter("status:running")  # the 20 live rows on screen
+            screen.show_filter(query)  # the 20 live rows are on top either way (newest)
             await pilot.pause(1.5)
             spent.clear()
             await pilot.pause(seconds)
@@ -198,18 +203,103 @@ def measure_ticks(runs_dir: Path, running: list[str], seconds: float) -> dict:
             "apply_ms_median": 1000 * statistics.median(applied) if applied else 0.0}
 
 
+# -- filter, sort, group, diff (in this process) ----------------------------------------------
+
+TYPED = ["s", "ss", "ssu", "ssum", "ssum k:8", ""]  # a filter typed key by key, then cleared
+
+
+async def _settle(pilot, screen) -> None:
+    while not screen.loaded or screen.table.filling:
+        await pilot.pause(0.02)
+
+
+def measure_actions(runs_dir: Path, repeat: int) -> dict[str, list[tuple[float, float]]]:
+    """(CPU s, wall s) on the UI thread per action, up to the end of the next frame."""
+    from tui.app import ComptApp
+    from tui.widgets.runs_table import RunsTable
+
+    frames: list[tuple[float, float]] = []
+    render_lines = RunsTable.render_lines
+
+    def spy(self, crop):
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            return render_lines(self, crop)
+        finally:
+            frames.append((time.thread_time() - cpu, time.perf_counter() - wall))
+
+    RunsTable.render_lines = spy
+    out: dict[str, list[tuple[float, float]]] = {"filter keystroke": [], "sort": [],
+                                                 "group by": []}
+
+    async def main() -> None:
+        app = ComptApp(runs_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.runs_screen
+            await _settle(pilot, screen)
+            for _ in range(repeat):
+                actions = [("filter keystroke", lambda q=q: screen.set_query(q)) for q in TYPED]
+                actions += [("sort", screen.action_sort)] * 3
+                actions += [("group by", screen.action_group)] * 3
+                for name, action in actions:
+                    frames.clear()
+                    cpu, wall = time.thread_time(), time.perf_counter()
+                    action()
+                    spent_cpu = time.thread_time() - cpu
+                    while not frames:
+                        await asyncio.sleep(0)
+                    spent_wall = time.perf_counter() - wall
+                    out[name].append((spent_cpu + frames[0][0], spent_wall))
+                    await _settle(pilot, screen)
+                screen.sort_by("created")
+                screen.group_by("none")
+                await _settle(pilot, screen)
+
+    try:
+        asyncio.run(main())
+    finally:
+        RunsTable.render_lines = render_lines
+    return out
+
+
+def measure_diff(runs_dir: Path, n_runs: int) -> tuple[int, float]:
+    """Seconds from ``c`` to the first frame of the config diff of ``n_runs`` marked runs."""
+    from tui.app import ComptApp
+    from tui.screens.compare import CompareScreen
+    from tui.widgets.grid_view import GridTable
+
+    async def main() -> tuple[int, float]:
+        app = ComptApp(runs_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.runs_screen
+            await _settle(pilot, screen)
+            groups = ",".join(f"sweep-{i}" for i in range(n_runs // 36 + 1))
+            screen.show_filter(f"group:{groups}")
+            await _settle(pilot, screen)
+            screen.marked = {r.run_id for r in screen.shown[:n_runs]}
+            for run_id in screen.marked:
+                screen.rows[run_id].marked = True
+            started = time.perf_counter()
+            await pilot.press("c")
+            while not (isinstance(app.screen, CompareScreen) and app.screen.views):
+                await asyncio.sleep(0.005)
+            await pilot.press("3")
+            view = app.screen.query_one("#diff-view")
+            while not view.query(GridTable) or not view.query_one(GridTable).row_count:
+                await asyncio.sleep(0.005)
+            await pilot.pause()
+            return len(app.screen.run_ids), time.perf_counter() - started
+
+    return asyncio.run(main())
+
+
 # -- report --------------------------------------------------------------------------------
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from machine import cpu_name
+
+    cpu = cpu_name()
     import textual
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -256,8 +346,12 @@ def main() -> None:
             paints = measure_paint(runs_dir, args.repeat)
             print(f"first paints measured in {time.perf_counter() - t:.1f} s", file=sys.stderr)
             t = time.perf_counter()
-            ticks = measure_ticks(runs_dir, running, args.seconds)
+            ticks = measure_ticks(runs_dir, running, args.seconds, "status:running")
+            ticks_all = measure_ticks(runs_dir, running, args.seconds, "")
             print(f"ticks measured in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+            load_actions = os.getloadavg()[0]
+            actions = measure_actions(runs_dir, args.repeat)
+            diff_runs, diff_s = measure_diff(runs_dir, 100)
     finally:
         owner.kill()
         owner.wait()
@@ -273,10 +367,19 @@ def main() -> None:
     longest = max(p["max_fill_step_s"] for p in paints) * 1000
     print(f"all {paints[0]['rows']} rows in the table: median {statistics.median(full):.2f} s; "
           f"the UI thread answered within {longest:.0f} ms meanwhile")
-    print(f"refresh tick, UI thread ({ticks['ticks']} ticks, {len(running)} running runs on "
-          f"screen): CPU median {ticks['cpu_ms_median']:.1f} ms, max {ticks['cpu_ms_max']:.1f} ms;"
-          f" wall median {ticks['wall_ms_median']:.1f} ms, max {ticks['wall_ms_max']:.1f} ms "
-          f"(applying the updates: {ticks['apply_ms_median']:.1f} ms CPU)")
+    for label, t in (("filtered to the running runs", ticks), ("all runs listed", ticks_all)):
+        print(f"refresh tick, UI thread, {label} ({t['ticks']} ticks, {len(running)} running "
+              f"runs on screen): CPU median {t['cpu_ms_median']:.1f} ms, max "
+              f"{t['cpu_ms_max']:.1f} ms; wall median {t['wall_ms_median']:.1f} ms, max "
+              f"{t['wall_ms_max']:.1f} ms (applying the updates: "
+              f"{t['apply_ms_median']:.1f} ms CPU)")
+    print(f"load average before the actions: {load_actions:.1f}")
+    for name, spent in actions.items():
+        cpu, wall = [1000 * c for c, _ in spent], [1000 * w for _, w in spent]
+        print(f"{name} ({len(spent)}x), UI thread to the first frame: CPU median "
+              f"{statistics.median(cpu):.0f} ms, max {max(cpu):.0f} ms; wall median "
+              f"{statistics.median(wall):.0f} ms, max {max(wall):.0f} ms")
+    print(f"config diff of {diff_runs} runs: {diff_s:.2f} s from c to its first frame (wall)")
 
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ from compt.checkpoint import load_params
 from compt.data import Encoded
 from compt.errors import ComptError
 from compt.evaluate import predict, score_task
-from compt.model import FULL, PromptedModel, PromptMask
+from compt.methods import get_method
+from compt.model import PromptedModel, PromptMask
 from compt.runfolder import check_run_id, default_runs_dir
 
 if TYPE_CHECKING:
@@ -23,19 +25,8 @@ if TYPE_CHECKING:
 
 
 def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
-    """The masks of the per-prompt matrix's columns, for a method with sources.
-
-    For msum/mcat the private prompt is a factor: ``src_i`` keeps it and ``all_src`` /
-    ``private`` are undefined.
-    """
-    additive = method == "ssum"
-    masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=not additive)
-             for i in range(n_sources)}
-    if additive:
-        masks["all_src"] = PromptMask(sources=None, private=False)
-        masks["private"] = PromptMask(sources=(), private=True)
-    masks["total"] = FULL
-    return masks
+    """The masks of the per-prompt matrix's columns: the method defines them (may be none)."""
+    return get_method(method).masks(n_sources)
 
 
 def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
@@ -44,18 +35,21 @@ def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
     return subset, exp.encode(subset)
 
 
-def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None
-                   ) -> None:
+def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | None = None,
+                   on_mask: Callable[[int, int], None] | None = None) -> None:
     """Fill ``per_prompt`` and the source/private prediction tables of ``results``.
 
     ``total``: the full model's predictions on the evaluation set, when already computed
     (the analysis subset is a prefix of it, so they are reused rather than recomputed).
+    ``on_mask(done, n)``: masks analysed so far (status.json shows "mask i / n").
     """
     exp = trainer.exp
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
-    for column, mask in masks.items():
+    for done, (column, mask) in enumerate(masks.items()):
+        if on_mask is not None:
+            on_mask(done, len(masks))
         if column == "total" and total is not None:
             per_task = [p[: len(exs)] for p, exs in zip(total, subset)]
         else:
@@ -66,6 +60,8 @@ def add_per_prompt(trainer: Trainer, results: dict, total: list[list[int]] | Non
             kind = {"all_src": "source", "private": "private"}.get(column)
             if kind:
                 results["predictions"][task.name][kind] = scored.confusion
+    if on_mask is not None:
+        on_mask(len(masks), len(masks))
     results["per_prompt"] = {
         "columns": list(masks),
         "scores": table,
@@ -106,7 +102,8 @@ def checkpoint_of(ref: str) -> Path:
 def init_sources_from(model: PromptedModel, ref: str) -> None:
     """Modularity (SPEC §6): copy source prompts and their encoders from a finished run."""
     if not model.prompt.n_sources:
-        raise ComptError("init_sources_from needs a method with source prompts (ssum/msum/mcat).")
+        raise ComptError(f"init_sources_from needs a method with source prompts; "
+                         f"'{model.prompt.method.name}' has none.")
     params = load_params(checkpoint_of(ref))
     sources = {k[len("sources."):]: v for k, v in params.items() if k.startswith("sources.")}
     target = model.prompt.sources.state_dict()

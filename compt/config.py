@@ -20,10 +20,11 @@ from typing import Any
 
 import yaml
 
+from compt import methods
 from compt.errors import ComptError
 from compt.model.kinds import KINDS
 
-METHODS = ("pt", "ssum", "msum", "mcat")
+METHODS = methods.names()  # the registry's order: pt, the baselines, the compositions
 CHOICES: dict[str, tuple[str, ...]] = {
     "method": METHODS,
     "placement": ("after", "before"),
@@ -106,13 +107,17 @@ class RunConfig:
     tags: list[str] = field(default_factory=list)
     note: str = ""
 
-    # -- derived values (the method's presets; SPEC §1-2) --------------------------------
+    # -- derived values (the method's presets; docs/method.md §Model, §Training) ------
+
+    @property
+    def method_spec(self) -> methods.Method:
+        return methods.get_method(self.method)
 
     @property
     def effective_prompt_len(self) -> int:
         if self.prompt_len is not None:
             return self.prompt_len
-        return 10 if self.method == "mcat" else 20
+        return self.method_spec.prompt_len
 
     @property
     def effective_data_seed(self) -> int:
@@ -121,7 +126,7 @@ class RunConfig:
     @property
     def learning_rates(self) -> dict[str, float]:
         """Router / source / private learning rates, the paper's presets unless set."""
-        preset = (0.15, 0.05, 0.08) if self.method == "mcat" else (0.1, 0.05, 0.02)
+        preset = self.method_spec.learning_rates
         given = (self.lr_router, self.lr_source, self.lr_private)
         router, source, private = (g if g is not None else p for g, p in zip(given, preset))
         return {"router": router, "source": source, "private": private}
@@ -131,13 +136,11 @@ class RunConfig:
         """``epochs`` if set, else the preset: paper 50 (mcat 40); short 20 (mcat 16).
 
         Either preset is doubled when k <= 10, as in the paper. "short" trains 2.5x faster
-        for quick checks on a CPU.
+        for quick checks on a CPU. A method with two stages trains this many in each.
         """
         if self.epochs is not None:
             return self.epochs
-        base = 50 if self.epochs_preset == "paper" else 20
-        if self.method == "mcat":
-            base = base * 4 // 5
+        base = self.method_spec.epochs(50 if self.epochs_preset == "paper" else 20)
         return base * 2 if self.double_epochs_small_k and self.k <= 10 else base
 
     @property
@@ -149,7 +152,7 @@ class RunConfig:
 
     @property
     def uses_sources(self) -> bool:
-        return self.method != "pt" and self.n_sources > 0
+        return self.method_spec.has_sources and self.n_sources > 0
 
     def resolved(self) -> dict[str, Any]:
         """The derived values a run actually used, stored beside the config."""
@@ -290,7 +293,7 @@ def validate(cfg: RunConfig) -> None:
             )
     positive = ("k", "max_length", "n_sources", "logit_scale")
     for key in positive:
-        if getattr(cfg, key) <= 0 and not (key == "n_sources" and cfg.method == "pt"):
+        if getattr(cfg, key) <= 0 and not (key == "n_sources" and not cfg.method_spec.has_sources):
             raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")
     for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size",
                 "analysis_eval_size", "encoder_hidden"):
@@ -307,10 +310,11 @@ def validate(cfg: RunConfig) -> None:
             raise ComptError(f"Config key '{key}' must be zero or positive, got {value}.")
     if not cfg.tasks:
         raise ComptError("Config key 'tasks' is empty: name at least one task or suite.")
-    if cfg.effective_prompt_len * max(cfg.n_sources, 1) >= cfg.max_length and cfg.method == "mcat":
+    target_len = cfg.method_spec.target_len(cfg.effective_prompt_len, cfg.n_sources)
+    if target_len > cfg.effective_prompt_len and target_len >= cfg.max_length:
         raise ComptError(
-            f"An mcat prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens leaves no "
-            f"room for the input within max_length={cfg.max_length}."
+            f"A {cfg.method} prompt of {cfg.n_sources} x {cfg.effective_prompt_len} tokens "
+            f"leaves no room for the input within max_length={cfg.max_length}."
         )
     if cfg.effective_prompt_len >= cfg.max_length:
         raise ComptError(

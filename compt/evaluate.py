@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -40,9 +40,14 @@ def predict(
     device: torch.device | str = "cpu",
     label_task: int | None = None,
     autocast: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[int]:
-    """One predicted label index per encoded example, in ``data`` order."""
+    """One predicted label index per encoded example, in ``data`` order.
+
+    ``on_progress(done, total)`` after each batch: examples predicted so far.
+    """
     preds = [INVALID] * len(data)
+    done = 0
     pad = model.backbone.pad_id
     device_type = torch.device(device).type
     for index, batch in eval_batches(data, batch_size, pad, label_task):
@@ -56,6 +61,9 @@ def predict(
                 out = model.scores(batch, mask).argmax(-1).tolist()
         for i, p in zip(index, out):
             preds[i] = p
+        done += len(out)
+        if on_progress is not None:
+            on_progress(done, len(data))
     return preds
 
 

@@ -24,7 +24,7 @@ VALUES = ("last", "best")
 SUMMARY_CONFIG_KEYS = ("method", "model", "tasks", "k", "n_sources")
 # Config keys that never tell two configurations apart (descriptive, or the seeds).
 NOT_IDENTITY = META_KEYS + SEED_KEYS
-METHOD_ORDER = METHODS  # pt (the baseline) first
+METHOD_ORDER = METHODS  # the registry's order: pt, the baselines, the compositions
 _MISSING = object()
 
 Summary = dict[str, Any]

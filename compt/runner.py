@@ -16,6 +16,7 @@ from pathlib import Path
 
 from compt.config import RunConfig
 from compt.errors import ComptError
+from compt.phases import LOADING
 from compt.runfolder import RunFolder, create_run_folder, now_iso
 
 
@@ -213,9 +214,10 @@ def _interrupted(folder: RunFolder, log: logging.Logger, signum: int) -> RunInte
 def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     from compt.train import Trainer, build_experiment
 
-    folder.update_status(phase="loading model and data")
+    folder.update_status(phase=LOADING, phase_done=None, phase_total=None)
+    log.info("%s: %s on %s", LOADING, cfg.model, ", ".join(cfg.tasks))  # the log is not blank
     if reporter is not None:
-        reporter.phase("loading model and data")
+        reporter.phase(LOADING)
     exp = build_experiment(cfg, tasks)
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{

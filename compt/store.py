@@ -485,7 +485,8 @@ class RunStore:
             except ComptError:
                 pass
         live = {**summary, "status": state, "pid": pid, "step": status.get("step"),
-                "total": status.get("total") or summary.get("total")}
+                "total": status.get("total") or summary.get("total"),
+                **{key: status.get(key) for key in ("phase", "phase_done", "phase_total")}}
         if launch.get("job_id"):  # a scheduler's job: its own state next to compt's
             live["job_state"] = job_state(status, launch).label
         return live

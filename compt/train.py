@@ -13,6 +13,7 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -25,6 +26,7 @@ from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
 from compt.model import BackboneOptions, PromptedModel, load_backbone
 from compt.model.backbones import check_supported
+from compt.phases import ANALYSING, EVALUATING, TRAINING
 from compt.runfolder import RunFolder, now_iso
 from compt.schedule import lr_factor, temperature_at
 from compt.tasks import resolve_tasks
@@ -77,6 +79,7 @@ class Experiment:
     batch_size: int
     steps_per_epoch: int
     total_steps: int
+    stage_steps: int  # steps of each of the method's stages (all of them if it has one)
 
     @property
     def autocast(self) -> bool:
@@ -108,11 +111,12 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
     eval_data = encode(tasks, eval_examples, backbone.tokenize, room)
     batch_size = cfg.batch_size or min(20, len(train_data))
     steps_per_epoch = math.ceil(len(train_data) / batch_size)
-    total = steps_per_epoch * cfg.effective_epochs
+    n_stages = len(model.prompt.method.stages)
+    stage_steps = steps_per_epoch * cfg.effective_epochs
     if cfg.max_steps is not None:
-        total = min(total, cfg.max_steps)
+        stage_steps = min(stage_steps, max(1, cfg.max_steps // n_stages))
     return Experiment(cfg, tasks, model, train_data, eval_examples, eval_data, device,
-                      batch_size, steps_per_epoch, total)
+                      batch_size, steps_per_epoch, stage_steps * n_stages, stage_steps)
 
 
 def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
@@ -131,6 +135,7 @@ class Trainer:
         self.log = log
         self.reporter = reporter or SilentReporter()
         self.stop_requested = False
+        self._phase_written = 0.0  # when phase progress last went to status.json
         cfg = exp.cfg
         self.optimizer = make_optimizer(exp.model, cfg)
         self.params = [p for g in self.optimizer.param_groups for p in g["params"]]
@@ -140,12 +145,15 @@ class Trainer:
     def run(self, resume: bool = False) -> dict:
         exp, cfg = self.exp, self.exp.cfg
         step = self._resume() if resume else 0
+        prompt = exp.model.prompt
+        prompt.method.enter_stage(prompt, self.stage_of(max(step - 1, 0)), fresh=False)
+        staged = len(prompt.method.stages) > 1
         total = exp.total_steps
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
                       total, exp.device)
-        self.folder.update_status(status="running", phase="training", total=total, step=step,
-                                  error=None)
+        self.folder.update_status(status="running", phase=TRAINING, total=total, step=step,
+                                  error=None, phase_done=None, phase_total=None)
         self.reporter.start(total, step)
         started, last_status = time.time(), 0.0
         recent: deque[float] = deque(maxlen=20)
@@ -157,6 +165,8 @@ class Trainer:
             for batch in batches[offset:]:
                 if step >= total or self.stop_requested:
                     break
+                if self.stage_of(step) != prompt.stage:
+                    self._next_stage(step)
                 tick = time.time()
                 loss_value, temperature, lr = self._step(batch, step, total)
                 if not math.isfinite(loss_value):
@@ -164,9 +174,11 @@ class Trainer:
                                     f"{step + 1}. Try lower learning rates or another seed.")
                 step += 1
                 recent.append(time.time() - tick)
-                self.folder.append_metrics({"step": step, "epoch": epoch, "loss": loss_value,
-                                            "lr": lr, "temperature": temperature,
-                                            "time": round(time.time() - started, 3)})
+                row = {"step": step, "epoch": epoch, "loss": loss_value, "lr": lr,
+                       "temperature": temperature, "time": round(time.time() - started, 3)}
+                if staged:
+                    row["stage"] = prompt.stage + 1
+                self.folder.append_metrics(row)
                 self.reporter.step(step, loss_value)
                 if time.time() - last_status > STATUS_INTERVAL_S or step == total:
                     last_status = time.time()
@@ -184,7 +196,7 @@ class Trainer:
                 return {}
         train_time = time.time() - started
         self._checkpoint(step)
-        self.phase("evaluating")
+        self.phase(EVALUATING)
         results = self.evaluate()
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
@@ -193,7 +205,8 @@ class Trainer:
 
     def _step(self, batch, step: int, total: int) -> tuple[float, float, float]:
         exp, cfg = self.exp, self.exp.cfg
-        factor = lr_factor(step, total, cfg.warmup)
+        start = self.stage_of(step) * exp.stage_steps  # each stage warms up and decays anew
+        factor = lr_factor(step - start, exp.stage_steps, cfg.warmup)
         for group in self.optimizer.param_groups:
             group["lr"] = group["initial_lr"] * factor
         temperature = temperature_at(step, total, cfg.initial_temperature, cfg.temperature_min)
@@ -207,12 +220,38 @@ class Trainer:
         self.optimizer.step()
         return loss.item(), temperature, self.optimizer.param_groups[0]["lr"]
 
+    # -- stages (methods that train sources first, then targets) -------------------------
+
+    def stage_of(self, step: int) -> int:
+        return min(step // self.exp.stage_steps, len(self.exp.model.prompt.method.stages) - 1)
+
+    def stage_path(self, stage: int) -> Path:
+        """``stage1.safetensors``: the trainable state when stage 1 ended."""
+        return self.folder.path / f"stage{stage + 1}.safetensors"
+
+    def _next_stage(self, step: int) -> None:
+        prompt = self.exp.model.prompt
+        save_checkpoint(self.stage_path(prompt.stage), self.exp.model.trainable_state(), step)
+        stage = self.stage_of(step)
+        prompt.method.enter_stage(prompt, stage, fresh=True)
+        names = prompt.method.stages
+        self.log.info("step %d: stage %d/%d (%s)", step, stage + 1, len(names), names[stage])
+        self.folder.update_status(phase=f"training stage {stage + 1}/{len(names)}: "
+                                        f"{names[stage]}")
+
     # -- bookkeeping ---------------------------------------------------------------------
 
     def phase(self, text: str) -> None:
         """Tell the terminal and status.json (so ls / the TUI can show it) what runs now."""
         self.reporter.phase(text)
-        self.folder.update_status(phase=text)
+        self._phase_written = 0.0  # its first progress is written at once
+        self.folder.update_status(phase=text, phase_done=None, phase_total=None)
+
+    def phase_step(self, done: int, total: int) -> None:
+        """How far the phase got (examples, masks) into status.json, every few seconds."""
+        if done >= total or time.time() - self._phase_written > STATUS_INTERVAL_S:
+            self._phase_written = time.time()
+            self.folder.update_status(phase_done=done, phase_total=total)
 
     def _write_status(self, step, total, epoch, loss, recent, batch_len) -> None:
         per_step = sum(recent) / max(1, len(recent))
@@ -260,7 +299,8 @@ class Trainer:
         """Final scores, metrics and prediction tables, plus the SPEC §6 analyses."""
         exp = self.exp
         exp.model.eval()
-        per_task = self.predict_by_task(exp.eval_data)
+        exp.model.prompt.reset_observed()  # per-instance weights of this evaluation only
+        per_task = self.predict_by_task(exp.eval_data, on_progress=self.phase_step)
         scored = [score_task(t, exs, p)
                   for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)]
         names = [t.name for t in exp.tasks]
@@ -281,9 +321,8 @@ class Trainer:
         }
         router = exp.model.prompt.router_table()
         if router:
-            sources = [f"src_{i + 1}" for i in range(exp.model.prompt.n_sources)]
-            results["router"] = {"tasks": names, "sources": sources, **router}
-        if exp.cfg.analysis and exp.model.prompt.n_sources >= 2:
-            self.phase("per-prompt analysis")
-            analysis.add_per_prompt(self, results, per_task)
+            results["router"] = {"tasks": names, **router}
+        if exp.cfg.analysis and analysis.prompt_masks(exp.cfg.method, exp.model.prompt.n_sources):
+            self.phase(ANALYSING)
+            analysis.add_per_prompt(self, results, per_task, on_mask=self.phase_step)
         return results

@@ -14,7 +14,18 @@ from compt.model.backbones import BackboneOptions, CausalBackbone
 from compt.model.splice import splice_prompt
 from compt.runfolder import create_run_folder
 from compt.train import Trainer, build_experiment
-from tests.test_cli_run import compt
+
+
+def compt(*args: str, capsys) -> tuple[int, str]:
+    """The ``compt`` command in this process (no interpreter start-up): exit code, stderr."""
+    from compt.cli import main
+
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code or 0
+    return code, capsys.readouterr().err
 
 LABELS = [["yes", "no"], ["a", "bb", "ccc"], ["x", "y"]]  # multi-token, ragged, one-token
 
@@ -168,11 +179,12 @@ def test_only_prompts_train_and_the_causal_backbone_stays_bit_identical(tmp_path
     assert set(results["scores"]) == {"sent_movies", "entail"}
 
 
-def test_compt_run_trains_a_causal_model_folder_end_to_end(runs_dir, tiny_causal):
-    result = compt("run", "--set", f"model={tiny_causal}", "--tasks", "sent_movies", "-k", "4",
-                   "--set", "eval_size=8", "--set", "max_steps=2", "--set", "analysis=false",
-                   "--set", "decoding=greedy", "--set", "device=cpu", runs_dir=runs_dir)
-    assert result.returncode == 0, result.stderr
+def test_compt_run_trains_a_causal_model_folder_end_to_end(runs_dir, tiny_causal, capsys):
+    code, err = compt("run", "--set", f"model={tiny_causal}", "--tasks", "sent_movies", "-k",
+                      "4", "--set", "eval_size=8", "--set", "max_steps=2", "--set",
+                      "analysis=false", "--set", "decoding=greedy", "--set", "device=cpu",
+                      capsys=capsys)
+    assert code == 0, err
     (folder,) = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
     import json
 

@@ -22,7 +22,7 @@ def compt(*args: str, runs_dir) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("args,message", [
     (["--set", "lr_routr=0.1"], "Did you mean 'lr_router'"),
-    (["--method", "sssum"], "allowed values: pt, ssum, msum, mcat"),
+    (["--method", "sssum"], "has value 'sssum'; allowed values: pt, "),
     (["--set", "k=eight"], "must be a whole number"),
     (["--tasks", "sent_movie"], "Did you mean 'sent_movies'"),
     (["-k", "100000"], "larger than the train split"),

@@ -64,7 +64,7 @@ def no_jobs_left_behind(runs_dir):
         subprocess.run(["scancel", *filter(None, jobs)], capture_output=True, timeout=30)
 
 
-def compt_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def compt_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", "compt", *args], capture_output=True,
                           text=True, env=env, timeout=timeout)

@@ -310,13 +310,21 @@ async def test_stop_asks_first_then_stops(runs, runs_dir, sleeper):
         assert RunFolder(runs_dir / "live-1").read_status()["status"] == "stopped"
 
 
-async def test_stop_refuses_finished_runs(runs, runs_dir):
+async def test_stop_is_offered_only_for_live_runs_retry_for_failed_ones(runs, runs_dir):
     app = ComptApp(runs_dir)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot)
-        await pilot.press("down", "x")  # ssum-s1 is done
+        screen = app.runs_screen
+        await pilot.press("down")  # ssum-s1 is done: no x or r in the footer
+        assert screen.check_action("stop", ()) is False
+        assert screen.check_action("retry", ()) is False
+        await pilot.press("x")
         assert not isinstance(app.screen, ConfirmModal)
-        assert any("Nothing to stop" in n.message for n in app._notifications)
+        await pilot.press("home")  # the top run: msum-failed, the newest: retry, not stop
+        await pilot.pause()
+        assert screen.table.current_key == "msum-failed"
+        assert screen.check_action("stop", ()) is False and screen.check_action("retry", ())
+        assert screen.request("stop", ["msum-failed"]) is None  # and if asked anyway: refused
 
 
 async def test_delete_moves_the_folder_to_trash(runs, runs_dir):
@@ -399,7 +407,8 @@ async def test_detail_of_a_pt_run_explains_missing_heatmap(runs, runs_dir):
         app.open_run("pt-s0")
         await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen)
                        and app.screen.results is not None)
-        text = str(app.screen.query_one("#heatmap-view").render())
+        await pilot.pause()
+        text = str(app.screen.query_one("#heatmap-view Static").render())
         assert "no per-prompt scores" in text
         await pilot.press("4", "e")  # nothing to export there: a warning, no dialog
         assert not isinstance(app.screen, ExportModal)
@@ -477,19 +486,29 @@ async def test_compare_export_markdown_csv_and_copy(runs, runs_dir, tmp_path, mo
                        and "best-checkpoint" in " ".join(compare.views["table"].notes))
 
 
-async def test_export_to_a_bad_path_is_an_error_not_a_crash(runs, runs_dir, tmp_path):
+async def test_export_refuses_folders_asks_before_overwriting(runs, runs_dir, tmp_path):
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
         await open_compare(pilot)
         folder = tmp_path / "table.md"
         folder.mkdir()
         await pilot.press("e")
-        app.screen.query_one("#path").value = str(folder)
+        modal = app.screen
+        hint = modal.query_one("#export-hint")
+        for path, says in ((folder, "is a folder"), (tmp_path / "new" / "t.md", "no folder")):
+            modal.query_one("#path").value = str(path)
+            await pilot.press("enter")
+            assert app.screen is modal and says in str(hint.render())
+        assert not (tmp_path / "new").exists()  # a typo in the folder creates nothing
+        existing = tmp_path / "old.md"
+        existing.write_text("keep me")
+        modal.query_one("#path").value = str(existing)
         await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ErrorModal))
-        assert "is a folder" in app.screen.message
-        await pilot.press("escape")
-        assert isinstance(app.screen, CompareScreen)  # nothing lost, try another name
+        assert app.screen is modal and "press Enter again" in str(hint.render())
+        assert existing.read_text() == "keep me"
+        await pilot.press("enter")  # the second Enter on the same name overwrites
+        await wait_for(pilot, lambda: existing.read_text() != "keep me")
+        assert isinstance(app.screen, CompareScreen)
 
 
 # -- launch form -------------------------------------------------------------------------
@@ -503,15 +522,16 @@ async def test_launch_form_validates_as_you_type(runs, runs_dir):
         await wait_for(pilot, lambda: isinstance(app.screen, LaunchScreen))
         form = app.screen
         launch = form.query_one("#launch")
-        assert not launch.disabled and "1 run: ssum k=16" in str(form.query_one(
-            "#launch-message").render())
+        await wait_for(pilot, lambda: not launch.disabled, timeout=30)  # after the preflight
+        assert "✓ 1 run: ssum k=16" in str(form.query_one("#launch-message").render())
         k_field = form.query_one("#field-k")
         k_field.focus()
         await pilot.press("end", *",x")
         assert launch.disabled and k_field.has_class("invalid")
         assert "whole number" in str(form.query_one("#launch-message").render())
         await pilot.press("backspace", *"32")
-        assert not launch.disabled and not k_field.has_class("invalid")
+        assert not k_field.has_class("invalid")
+        await wait_for(pilot, lambda: not launch.disabled, timeout=30)
         form.query_one("#field-methods").value = "pt,ssum"
         form.query_one("#field-seeds").value = "0,1,2"
         await pilot.pause()
@@ -535,9 +555,11 @@ async def test_help_lists_the_screen_keys(runs, runs_dir):
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         rows = app.screen.rows()
-        assert ("RunsScreen", "Compare", "c") in rows
-        assert ("RunsScreen", "Delete", "d, del") in rows
-        assert any(where == "ComptApp" and keys.startswith("f1") for where, _, keys in rows)
+        assert ("runs", "Compare", "c") in rows
+        assert ("runs", "Delete", "d, del") in rows
+        assert any(where == "everywhere" and keys.startswith("f1") for where, _, keys in rows)
+        assert ("runs table", "Top", "home") in rows
+        assert not any(where[:1].isupper() for where, _, _ in rows)  # words, not class names
         await pilot.press("escape")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -637,9 +659,10 @@ async def test_launch_a_real_tiny_run_and_watch_it_finish(runs_dir):
                   "extra": "max_steps=6 eval_size=16 analysis=false"}
         for name, value in values.items():
             app.screen.query_one(f"#field-{name}").value = value
-        await pilot.pause()
-        assert "1 run: ssum k=8 seed=0 on sent_movies, entail with tiny-t5" in str(
-            app.screen.query_one("#launch-message").render())
+        await wait_for(pilot, lambda: "✓ 1 run: ssum k=8 seed=0 on sent_movies, entail with "
+                       "tiny-t5" in str(app.screen.query_one("#launch-message").render()),
+                       timeout=30)
+        assert not app.screen.query_one("#launch").disabled
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is app.runs_screen and app.runs_screen.rows,
                        timeout=30)

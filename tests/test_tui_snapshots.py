@@ -1,4 +1,4 @@
-"""SVG snapshots of the main screens at 80x24 (pytest-textual-snapshot).
+"""SVG snapshots of the main screens at 80x24, compare also at 120x40 (pytest-textual-snapshot).
 
 A changed screen fails with a visual diff; after checking it, accept it with
 ``pytest tests/test_tui_snapshots.py --snapshot-update``.
@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from test_tui import loaded, make_runs, wait_for
+from test_tui_compare import eight_task_runs
 
 from tui.app import ComptApp
 from tui.screens.compare import CompareScreen
 from tui.screens.detail import RunDetailScreen
 
 SIZE = (80, 24)
+WIDE = (120, 40)
 
 
 @pytest.fixture
@@ -55,14 +57,40 @@ def test_run_detail_overview(snap_compare, app):
     assert snap_compare(app, terminal_size=SIZE, run_before=detail)
 
 
-def test_compare_table(snap_compare, app):
+def compare_view(view: str, *keys: str):
+    """Open Compare on the four finished runs, on ``view`` (1-4), then press ``keys``."""
     async def compare(pilot):
         await loaded(pilot)
         await pilot.press("down", *["space"] * 4, "c")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
                        and pilot.app.screen.views)
+        await pilot.press(view, *keys)
+        await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=compare)
+    return compare
+
+
+@pytest.mark.parametrize("size", [SIZE, WIDE], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("view", ["1", "2", "3"], ids=["table", "seeds", "diff"])
+def test_compare(snap_compare, app, size, view):
+    assert snap_compare(app, terminal_size=size, run_before=compare_view(view))
+
+
+@pytest.mark.parametrize("keys", [(), ("end",)], ids=["left", "scrolled-right"])
+def test_compare_eight_tasks(snap_compare, tmp_path, monkeypatch, keys):
+    """Ten value columns at 80 columns: labels frozen, values scrolled, nothing cut."""
+    monkeypatch.chdir(tmp_path)
+    eight_task_runs(Path("runs"))
+
+    async def compare(pilot):
+        await loaded(pilot)
+        await pilot.press("A", "c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
+                       and pilot.app.screen.views)
+        await pilot.press(*keys)
+        await pilot.pause()
+
+    assert snap_compare(ComptApp(Path("runs")), terminal_size=SIZE, run_before=compare)
 
 
 def test_launch_form_with_a_mistake(snap_compare, app):

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from compt.config import RunConfig
+from compt.phases import ANALYSING, EVALUATING, LOADING, TRAINING, phase_progress, phase_text
 from compt.runfolder import create_run_folder
 from tui.diff import config_diff, render_diff
 from tui.launch_form import FieldError, plan_launch
@@ -112,6 +113,33 @@ def test_run_row_cells_follow_live_status_and_marks():
     row.apply(marked=True)
     assert row.cells()["mark"].text == "✓"
     assert matches(row.summary, parse_query("status:running"))  # the filter sees it too
+
+
+@pytest.mark.parametrize("phase, counts, status, progress", [
+    (LOADING, {}, "loading", "-"),
+    (TRAINING, {}, "running", "25%"),
+    (EVALUATING, {"phase_done": 120, "phase_total": 400}, "eval", "30%"),
+    (ANALYSING, {"phase_done": 2, "phase_total": 5}, "analysis", "2/5"),
+])
+def test_every_phase_of_a_running_run_shows_with_its_progress(phase, counts, status, progress):
+    row = RunRow(summary("r1", status="running"))
+    row.apply(status={"status": "running", "step": 5, "total": 20, "phase": phase, **counts})
+    assert (row.cells()["status"].text, row.cells()["progress"].text) == (status, progress)
+
+
+def test_phase_text_reads_status_json():
+    assert phase_text({"phase": EVALUATING, "phase_done": 64, "phase_total": 200}) == (
+        "evaluating 64/200")
+    assert phase_text({"phase": TRAINING, "step": 30, "total": 40}) == "training 75%"
+    assert phase_text({"phase": ANALYSING, "phase_done": 0, "phase_total": 6},
+                      short=True) == "analysis 0/6"
+    assert phase_text({"phase": LOADING}) == LOADING
+    assert phase_progress({"phase": EVALUATING, "phase_done": "x", "phase_total": 9}) == (0, 9)
+
+
+def test_a_done_run_without_a_readable_average_is_marked():
+    assert RunRow(summary("r1", status="done", average=None)).cells()["status"].text == "done ⚠"
+    assert RunRow(summary("r1", status="done", average=61.0)).cells()["status"].text == "done"
 
 
 # -- tails ----------------------------------------------------------------------------

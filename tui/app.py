@@ -24,7 +24,7 @@ from compt.runfolder import default_runs_dir
 from compt.store import RunStore
 from tui.commands import ComptCommands
 from tui.messages import WorkerFailed
-from tui.screens.help import HelpScreen
+from tui.screens.help import HelpScreen, where_name
 from tui.screens.modals import ErrorModal
 from tui.screens.runs import RunsScreen
 
@@ -44,6 +44,7 @@ class ComptApp(App):
         super().__init__()
         self.store = RunStore(runs_dir if runs_dir is not None else default_runs_dir())
         self.runs_screen = RunsScreen()
+        self.launch_values: dict[str, str] = {}  # the launch form's last values
 
     def get_default_screen(self) -> Screen:
         return self.runs_screen
@@ -58,12 +59,14 @@ class ComptApp(App):
     def open_launch(self) -> None:
         from tui.screens.launch import LaunchScreen
 
-        self.push_screen(LaunchScreen())
+        self.push_screen(LaunchScreen(self.launch_values))
 
     def open_compare(self, run_ids: list[str]) -> None:
         from tui.screens.compare import CompareScreen
 
-        self.push_screen(CompareScreen(run_ids))
+        rows = self.runs_screen.rows
+        self.push_screen(CompareScreen(run_ids, {r: rows[r].summary for r in run_ids
+                                                 if r in rows}))
 
     def on_runs(self, action: Callable[..., object], *args: object) -> None:
         """Run a runs-screen action from anywhere (the palette): go back to it first."""
@@ -74,8 +77,7 @@ class ComptApp(App):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        name = type(self.screen).__name__.removesuffix("Screen") or "compt"
-        self.push_screen(HelpScreen(self.screen.active_bindings, name))
+        self.push_screen(HelpScreen(self.screen.active_bindings, where_name(self.screen)))
 
     @work(thread=True, name="Reindex", exit_on_error=False)
     def reindex(self) -> None:
@@ -101,6 +103,19 @@ class ComptApp(App):
 
         self.copy_to_clipboard(view_text(view, "markdown"))
         self.notify("Copied as markdown (needs a terminal that allows OSC 52).")
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Notifications quote user strings (run ids, groups, paths): never read as markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """Textual saves into ~/Downloads, which servers often lack: else the current folder."""
+        if path is None:
+            downloads = Path("~/Downloads").expanduser()
+            path = str(downloads if downloads.is_dir() else Path.cwd())
+        return super().deliver_screenshot(filename, path, time_format)
 
     # -- errors -----------------------------------------------------------------------
 

@@ -18,13 +18,12 @@ def view_text(view: Any, fmt: str) -> str:
 
 
 def write_export(view: Any, fmt: str, path: Path) -> Path:
-    """Write the view to ``path``; a bad path is the user's mistake, said in plain words."""
+    """Write the view to ``path`` (its folder must exist: a typo creates nothing)."""
     text = view_text(view, fmt)
     path = Path(path).expanduser()
     if path.is_dir():
         raise ComptError(f"{path} is a folder; give a file name to export to.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     except OSError as exc:
         raise ComptError(f"Could not write {path}: {exc.strerror or exc}.") from None

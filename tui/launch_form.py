@@ -2,7 +2,10 @@
 
 All checking is compt's own (``compt.config`` coercion and validation, ``compt.sweep``
 expansion, ``compt.tasks`` names); this module only knows which field a value came from,
-so the form can point at it while the user types.
+so the form can point at it while the user types. ``preflight_plan`` then asks what
+``compt run`` / ``compt sweep`` would refuse once started (k larger than a task's data,
+hub tasks or models out of reach, a sweep with nothing left to run): it reads data, so
+the form runs it in a worker.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from compt.config import METHODS, RunConfig, build_config, parse_override, set_value
 from compt.errors import ComptError
 from compt.runfolder import check_run_id
+from compt.store import RunStore
 from compt.sweep import Cell, expand
 
 # form field -> the config key its comma-separated values sweep over
@@ -55,6 +59,27 @@ class LaunchPlan:
                     f"with {first.model}.")
         return (f"Sweep of {len(self.cells)} runs on {tasks}, {self.jobs} at a time; "
                 "cells already done or running are skipped.")
+
+
+def preflight_plan(plan: LaunchPlan, store: RunStore) -> int:
+    """Run compt's own preflight on each distinct data / model setting of the plan; for a
+    sweep, also its plan against the store. Returns how many runs would start."""
+    from compt.runner import preflight
+    from compt.sweep import plan as plan_cells
+
+    checked = set()
+    for cfg in plan.configs:  # the seed only picks which examples: feasibility is the same
+        key = (tuple(cfg.tasks), cfg.k, cfg.sampling, cfg.model, cfg.backbone, cfg.decoding)
+        if key not in checked:
+            checked.add(key)
+            preflight(cfg)  # its message names the task, k or model at fault
+    if len(plan.cells) == 1:
+        return 1
+    todo = sum(cell.runs for cell in plan_cells(plan.cells, store))
+    if not todo:
+        raise ComptError(f"All {len(plan.cells)} cells of this sweep are already done or "
+                         "running: nothing would launch.")
+    return todo
 
 
 def _values(text: str) -> list[str]:

@@ -33,7 +33,8 @@ class RunFollowed(Message):
 
     def __init__(self, summary: dict[str, Any] | None, live: dict[str, Any] | None,
                  log_lines: list[str], metrics_rows: list[dict[str, Any]],
-                 results: dict[str, Any] | None, config: dict[str, Any] | None) -> None:
+                 results: dict[str, Any] | None, config: dict[str, Any] | None,
+                 results_problem: str | None = None) -> None:
         super().__init__()
         self.summary = summary  # the index summary; None: unchanged
         self.live = live  # status.json with the state corrected for a dead process; None: same
@@ -41,6 +42,7 @@ class RunFollowed(Message):
         self.metrics_rows = metrics_rows
         self.results = results  # None: unchanged
         self.config = config  # config.json, on the first look only
+        self.results_problem = results_problem  # why results.json cannot be shown; None: fine
 
 
 class WorkerFailed(Message):

@@ -17,7 +17,8 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
-from compt.report import label_text, lookup
+from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
+from compt.report import known_keys, label_text, lookup
 from compt.store import ACTIVE
 
 Summary = dict[str, Any]
@@ -71,11 +72,11 @@ COLUMNS = (
     Column("tasks", "tasks", 12),
     Column("k", "k", 3),
     Column("seed", "seed", 4),
-    Column("progress", "prog", 4),
+    Column("progress", "prog", 5),  # "100%"; while evaluating, of the examples; "2/5" masks
     Column("loss", "loss", len(SPARK_GLYPHS)),
     Column("eta", "eta", 6),
     Column("average", "avg", 5),
-    Column("run", "run", 26),
+    Column("run", "run", 27),  # a generated id whole; RunsTable widens it for longer ones
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
@@ -89,6 +90,14 @@ class RunRow:
     losses: list[float] = field(default_factory=list)
     marked: bool = False
     _cells: dict[str, Cell] | None = field(default=None, repr=False)
+    _haystack: str | None = field(default=None, repr=False)
+
+    @property
+    def haystack(self) -> str:
+        """The text a bare filter word searches (built once per summary change)."""
+        if self._haystack is None:
+            self._haystack = _haystack(self.summary)
+        return self._haystack
 
     @property
     def run_id(self) -> str:
@@ -101,6 +110,11 @@ class RunRow:
     @property
     def active(self) -> bool:
         return self.state in ACTIVE
+
+    @property
+    def live(self) -> dict[str, Any]:
+        """status.json when polled, else the summary (both carry step / total / phase)."""
+        return self.status or self.summary
 
     @property
     def progress(self) -> float | None:
@@ -117,11 +131,13 @@ class RunRow:
         """Take in what changed (the cells are recomputed on the next ``cells()``)."""
         if summary is not None:
             self.summary = summary
+            self._haystack = None
         if status is not None:
             self.status = status
             state = status.get("status")
             if state and state != self.summary.get("status"):  # the filter sees it too
                 self.summary = {**self.summary, "status": state}
+                self._haystack = None
         if losses is not None:
             self.losses = losses
         if marked is not None:
@@ -137,14 +153,26 @@ class RunRow:
     def _make_cells(self) -> dict[str, Cell]:
         s = self.summary
         progress = self.progress
+        status, progress_text = self.state, "-" if progress is None else f"{progress:.0%}"
+        phase = self.live.get("phase")
+        if status == "running" and phase not in (None, TRAINING):
+            status, counts = SHORT.get(phase, str(phase)), phase_progress(self.live)
+            if counts is not None:
+                done, total = counts
+                progress_text = f"{done}/{total}" if phase == ANALYSING else (
+                    f"{100 * min(done, total) // total}%")
+            else:
+                progress_text = "-"
+        elif status == "done" and format_score(s.get("average")) == "-":
+            status = "done ⚠"  # finished, but its results cannot be read
         return {
             "mark": Cell("✓" if self.marked else " ", "bold"),
-            "status": Cell(self.state, STATUS_STYLE.get(self.state, "")),
+            "status": Cell(status, STATUS_STYLE.get(self.state, "")),
             "method": Cell(str(s.get("method") or "?")),
             "tasks": Cell(",".join(s.get("tasks") or []) or "-"),
             "k": Cell(label_text(s.get("k"))),
             "seed": Cell(label_text(s.get("seed"))),
-            "progress": Cell("-" if progress is None else f"{progress:.0%}"),
+            "progress": Cell(progress_text or "-"),
             "loss": Cell(sparkline(self.losses) or "-"),
             "eta": Cell(format_eta(self.status.get("eta_s")) if self.state == "running" else "-"),
             "average": Cell(format_score(s.get("average"))),
@@ -223,9 +251,9 @@ def _haystack(summary: Summary) -> str:
     return " ".join(str(p) for p in parts if p).lower()
 
 
-def _term_holds(term: Term, summary: Summary) -> bool:
+def _term_holds(term: Term, summary: Summary, haystack: str | None = None) -> bool:
     if term.key is None:
-        return term.values[0] in _haystack(summary)
+        return term.values[0] in (_haystack(summary) if haystack is None else haystack)
     if term.key in LIST_KEYS:
         have = {str(v).lower() for v in summary.get(LIST_KEYS[term.key]) or []}
         return not term.values or any(v in have for v in term.values)
@@ -233,8 +261,17 @@ def _term_holds(term: Term, summary: Summary) -> bool:
     return not term.values or value in term.values
 
 
-def matches(summary: Summary, terms: Iterable[Term]) -> bool:
-    return all(_term_holds(t, summary) != t.negate for t in terms)
+def matches(summary: Summary, terms: Iterable[Term], haystack: str | None = None) -> bool:
+    return all(_term_holds(t, summary, haystack) != t.negate for t in terms)
+
+
+def unknown_keys(terms: Iterable[Term], summaries: Iterable[Summary]) -> list[str]:
+    """Filter keys no run has (a typo, most likely), judged on a sample of the runs."""
+    keys = {t.key for t in terms if t.key is not None and t.key not in LIST_KEYS}
+    if not keys:
+        return []
+    known = set(known_keys(itertools.islice(summaries, 200)))
+    return sorted(keys - known)
 
 
 # -- sorting and grouping ----------------------------------------------------------------
@@ -275,10 +312,11 @@ class View:
     sort: str = "created"
     descending: bool = True
     group_by: str = "none"
+    folded: set[str] = field(default_factory=set)  # keys of group headers shown closed
 
     def arrange(self, rows: Iterable[RunRow]) -> list[RunRow | Group]:
         terms = parse_query(self.query)
-        shown = [r for r in rows if matches(r.summary, terms)]
+        shown = [r for r in rows if matches(r.summary, terms, r.haystack)] if terms else list(rows)
         shown.sort(key=SORTS[self.sort], reverse=self.descending)
         if self.group_by == "none":
             return list(shown)
@@ -287,8 +325,11 @@ class View:
             groups.setdefault(group_value(row, self.group_by), []).append(row)
         out: list[RunRow | Group] = []
         for name in sorted(groups):
-            out.append(Group(self.group_by, name, groups[name]))
-            out.extend(groups[name])
+            header = Group(self.group_by, name, groups[name])
+            header.folded = header.key in self.folded
+            out.append(header)
+            if not header.folded:
+                out.extend(groups[name])
         return out
 
 
@@ -299,6 +340,7 @@ class Group:
     by: str
     name: str
     rows: list[RunRow]
+    folded: bool = False  # its runs hidden under the header
 
     @property
     def key(self) -> str:
@@ -310,7 +352,7 @@ class Group:
         value_column = GROUP_COLUMN.get(self.by, "tasks")
         count_column = "tasks" if value_column == "status" else "status"
         cells = {key: Cell("") for key in COLUMN_KEYS}
-        cells["mark"] = Cell("▼", "bold")
+        cells["mark"] = Cell("▶" if self.folded else "▼", "bold")
         cells[value_column] = Cell(self.name, "bold")
         count = len(self.rows)
         cells[count_column] = Cell(f"{count} run{'s' if count != 1 else ''}", "bold")

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from compt import methods
 from compt.cli.app import RUNS_DIR_HELP, app
 from compt.errors import ComptError
 from compt.export import FORMATS, matrix_rich, render, rich_view, table_rich
@@ -59,7 +60,8 @@ Format = Annotated[str, typer.Option("--format", "-f", callback=_check_format,
 Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")]
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 Status = Annotated[str, typer.Option(help="Run status to include; 'all' for any.")]
-Method = Annotated[str | None, typer.Option(help="Only this method (pt, ssum, msum, mcat).")]
+Method = Annotated[str | None, typer.Option(
+    help=f"Only this method ({methods.help_text()}).")]
 Task = Annotated[str | None, typer.Option(help="Only runs that trained this task.")]
 Shots = Annotated[int | None, typer.Option("-k", "--k", help="Only this k-shot.")]
 Group = Annotated[str | None, typer.Option(help="Only runs of this group (sweep name).")]

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from compt import methods
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, build_config
 from compt.runfolder import default_runs_dir
@@ -79,7 +80,7 @@ def results_table(results: dict, title: str) -> Table:
 def run(
     config: Annotated[Path | None, typer.Argument(
         help="TOML or YAML config file; command-line options override it.")] = None,
-    method: Annotated[str | None, typer.Option(help="pt | ssum | msum | mcat.")] = None,
+    method: Annotated[str | None, typer.Option(help=" | ".join(methods.names()))] = None,
     tasks: Annotated[str | None, typer.Option(
         help="Comma-separated tasks or suites (builtin, glue, set2, rte, path/to/task.toml).")
     ] = None,

@@ -20,9 +20,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from compt import methods
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
+from compt.phases import phase_text
 from compt.runfolder import default_runs_dir, read_json
 from compt.store import LAUNCH_FILE, RunStore, job_line
 
@@ -71,6 +73,8 @@ def _score(value: Any) -> str:
 def _progress(summary: dict[str, Any]) -> str:
     if summary["status"] == "done":
         return "100%"
+    if summary["status"] == "running" and summary.get("phase"):
+        return phase_text(summary, short=True)  # loading / training 45% / eval 120/400 ...
     step, total = summary.get("step"), summary.get("total")
     if step and total:
         return f"{100 * step / total:.0f}%"
@@ -136,7 +140,7 @@ def write_csv(summaries: list[dict[str, Any]], out: Any) -> None:
 def ls(
     status: Annotated[str | None, typer.Option(
         help="queued, running, done, failed, interrupted or stopped.")] = None,
-    method: Annotated[str | None, typer.Option(help="pt, ssum, msum or mcat.")] = None,
+    method: Annotated[str | None, typer.Option(help=f"One of {methods.help_text()}.")] = None,
     task: Annotated[str | None, typer.Option(help="Runs that trained this task.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training seed.")] = None,
@@ -228,6 +232,7 @@ def show(
     facts = [("folder", str(folder.path)), ("created", summary.get("created")),
              ("group", summary.get("group")), ("tags", ", ".join(summary.get("tags") or [])),
              ("note", summary.get("note")),
+             ("phase", phase_text(status) if summary["status"] == "running" else None),
              ("progress", f"step {status.get('step') or 0} / {total}" if total else None),
              ("loss", _fmt(status.get("loss"), 4) if status.get("loss") is not None else None),
              ("throughput", f"{status['throughput']:.1f} examples/s"

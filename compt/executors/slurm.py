@@ -256,7 +256,9 @@ class TrainJob:
             folder.update_status(status="interrupted", finished=now_iso(),
                                  error="the Slurm job reached its time limit or was preempted")
             sync_index(runs_dir, self.run_id)
-        if code != 0:
+        # 128 + SIGTERM: a SIGTERM (ours or Slurm's) stopped the training cleanly and saved
+        # the run (compt.runner); that is no failure of the job
+        if code not in (0, 128 + signal.SIGTERM):
             raise RuntimeError(f"compt exited with status {code}; see {folder.log_path}")
         return code
 

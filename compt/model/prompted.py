@@ -12,6 +12,7 @@ from torch import nn
 
 from compt.config import RunConfig
 from compt.errors import ComptError
+from compt.methods import get_method
 from compt.model.backbones import Backbone
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
 from compt.model.splice import input_rows, splice_prompt
@@ -102,14 +103,17 @@ class PromptedModel(nn.Module):
         super().__init__()
         self.backbone = backbone
         self.placement = cfg.placement
+        method = get_method(cfg.method)
         length = cfg.effective_prompt_len
-        n_sources = cfg.n_sources if cfg.uses_sources else 0
-        private_len = length * n_sources if cfg.method == "mcat" else length
+        n_sources = method.n_sources(cfg.n_sources, n_tasks)
+        private_len = method.private_len(length, n_sources)
         sources = source_init(backbone, cfg, n_sources, length) if n_sources else None
-        self.prompt = ComposedPrompt(
-            cfg.method, n_tasks, n_sources, private_init(backbone, cfg, n_tasks, private_len),
-            sources, cfg.prompt_encoder, cfg.encoder_hidden, cfg.router, cfg.private_encoder,
-        )
+        if n_sources and method.source_init == "vocab":
+            sources = private_init(backbone, cfg, n_sources, length)
+        privates = private_init(backbone, cfg, n_tasks, private_len)[:method.private_count(n_tasks)]
+        self.prompt = ComposedPrompt(method, n_tasks, n_sources, privates, sources,
+                                     cfg.prompt_encoder, cfg.encoder_hidden, cfg.router,
+                                     private_encoder=cfg.private_encoder)
         if cfg.product_norm == "matched":
             self.prompt.match_product_norm()
         self.pool_prompt = cfg.pool_prompt
@@ -123,7 +127,8 @@ class PromptedModel(nn.Module):
         self, batch: Batch, temperature: float | None = None, mask: PromptMask = FULL
     ) -> tuple[torch.Tensor, torch.Tensor]:
         embeds = self.backbone.embed(batch.input_ids)
-        prompt = self.prompt(batch.task_ids, temperature, mask).to(embeds.dtype)
+        prompt = self.prompt(batch.task_ids, temperature, mask, (embeds, batch.lengths))
+        prompt = prompt.to(embeds.dtype)
         return splice_prompt(embeds, batch.lengths, prompt, self.placement)
 
     def _pooling(self, batch: Batch, attn: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -149,12 +154,8 @@ class PromptedModel(nn.Module):
         return self.backbone.generate(embeds, attn, max_new_tokens)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
-        """The three groups of SPEC §2: router, sources (+ encoders), private (+ encoders)."""
-        groups = [("private", self.prompt.private.parameters())]
-        if self.prompt.n_sources:
-            groups.append(("source", self.prompt.sources.parameters()))
-            if self.prompt.router.learned:
-                groups.append(("router", [self.prompt.router.logits]))
+        """The method's groups (docs/method.md §Training): router, sources, private (+ encoders)."""
+        groups = self.prompt.method.param_groups(self.prompt)
         return [
             {"name": name, "params": list(params), "lr": lrs[name], "initial_lr": lrs[name],
              "weight_decay": weight_decay}

@@ -1,4 +1,6 @@
-"""Source and private prompts, their MLP encoders, the router and the compositions (SPEC §1).
+"""Source and private prompts, their MLP encoders and the router (docs/method.md §Model).
+
+How they combine into a task's target prompt is the method's business (compt/methods/).
 
 All prompts of one kind are stacked in one tensor and encoded with batched matrix products,
 so a training step costs a handful of kernels whatever the number of tasks or sources.
@@ -12,7 +14,7 @@ import torch
 from torch import nn
 from torch.distributions import RelaxedBernoulli
 
-METHODS_WITH_SOURCES = ("ssum", "msum", "mcat")
+from compt.methods import Method, get_method
 
 
 class StackedMLP(nn.Module):
@@ -88,11 +90,15 @@ class Router(nn.Module):
 
 
 class ComposedPrompt(nn.Module):
-    """The target prompt of every task: private prompts composed with shared sources."""
+    """The target prompt of every task: the trainable tensors, combined by the method.
+
+    ``private`` (one prompt per task, or one shared), ``sources`` and ``router`` when the
+    method has them, and ``parts`` for anything else it trains (compt/methods/).
+    """
 
     def __init__(
         self,
-        method: str,
+        method: str | Method,
         n_tasks: int,
         n_sources: int,
         private_init: torch.Tensor,
@@ -103,62 +109,42 @@ class ComposedPrompt(nn.Module):
         private_encoder: bool = True,
     ) -> None:
         super().__init__()
-        self.method = method
-        self.n_sources = n_sources if method in METHODS_WITH_SOURCES else 0
+        self.method = get_method(method) if isinstance(method, str) else method
+        self.n_sources = n_sources if self.method.has_sources else 0
+        self.stage = 0
+        self.n_tasks = n_tasks
+        self._observed: dict[str, dict[int, torch.Tensor]] = {}
         self.private = PromptBank(private_init, encoder if private_encoder else "none",
                                   encoder_hidden)
+        self.sources: PromptBank | None = None
+        self.router: Router | None = None
         # msum/mcat multiply two prompts; ``match_product_norm`` may rescale the product.
         # Not saved: it is recomputed from the (seeded) initial prompts on every load.
         self.register_buffer("product_scale", torch.ones(()), persistent=False)
         if self.n_sources:
             assert source_init is not None
             self.sources = PromptBank(source_init, encoder, encoder_hidden)
-            self.router = Router(n_tasks, self.n_sources, learned=router == "learned")
+            if self.method.has_router:
+                self.router = Router(n_tasks, self.n_sources, learned=router == "learned")
+        self.parts = nn.ModuleDict(self.method.build_parts(self, n_tasks, private_init.shape[2]))
 
     @property
     def length(self) -> int:
-        return self.private.raw.shape[1]
+        return self.method.target_len(self.private.raw.shape[1], self.n_sources)
 
     def forward(
-        self, task_ids: torch.Tensor, temperature: float | None = None, mask: PromptMask = FULL
+        self, task_ids: torch.Tensor, temperature: float | None = None, mask: PromptMask = FULL,
+        inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """(B, P, d) target prompts for the batch's tasks (SPEC Eq. 5)."""
-        private = self.private()[task_ids]
-        if not self.n_sources:
-            return private
-        sources = self.sources()  # (M, L, d)
-        keep = None
-        if mask.sources is not None:
-            keep = torch.zeros(self.n_sources, dtype=torch.bool, device=sources.device)
-            keep[list(mask.sources)] = True
-        if self.method == "mcat":
-            return self._mcat(private, sources, task_ids, temperature, keep)
-        weights = self.router.weights(task_ids, temperature, keep)
-        if keep is not None and not keep.any():
-            mixed = torch.zeros_like(private)
-        else:
-            mixed = torch.einsum("bm,mld->bld", weights, sources)
-        if self.method == "ssum":
-            return mixed + private if mask.private else mixed
-        # msum: the private prompt is a factor, never dropped
-        return self.product_scale * private * mixed
-
-    def _mcat(self, private, sources, task_ids, temperature, keep) -> torch.Tensor:
-        """``P_u * concat_s(w_s P_s)``; a masked source's slots are removed, no renormalising."""
-        weights = self.router.weights(task_ids, temperature)  # (B, M)
-        length = sources.shape[1]
-        scaled = weights[:, :, None, None] * sources[None]  # (B, M, L, d)
-        target = self.product_scale * private * scaled.flatten(1, 2)  # (B, M*L, d)
-        if keep is None:
-            return target
-        slots = keep.repeat_interleave(length)
-        return target[:, slots]
+        """(B, P, d) target prompts for the batch's tasks; ``inputs`` = (embeds, lengths)."""
+        target = self.method.compose(self, task_ids, temperature, mask, inputs)
+        return target * self.product_scale  # 1 unless product_norm=matched (msum/mcat)
 
     @torch.no_grad()
     def match_product_norm(self) -> float:
         """``product_norm=matched``: scale msum/mcat's product so that, at initialisation,
-        its mean row norm equals the private prompt's (docs/method.md, deviations)."""
-        if self.method not in ("msum", "mcat") or not self.n_sources:
+        its mean row norm equals the private prompt's (docs/method.md, diagnosis options)."""
+        if self.method.name not in ("msum", "mcat") or not self.n_sources:
             return 1.0
         tasks = torch.arange(self.private.raw.shape[0], device=self.product_scale.device)
         self.product_scale.fill_(1.0)
@@ -167,13 +153,40 @@ class ComposedPrompt(nn.Module):
         self.product_scale.fill_(float(private / target.clamp(min=1e-12)))
         return float(self.product_scale)
 
-    def router_table(self) -> dict[str, list[list[float]]] | None:
-        """Learned logits and inference weights, for results.json and the heatmaps."""
-        if not self.n_sources:
+    def keep_mask(self, mask: PromptMask) -> torch.Tensor | None:
+        """``mask.sources`` as a bool tensor over the sources (None: keep all)."""
+        if mask.sources is None:
             return None
-        with torch.no_grad():
-            logits = self.router.logits.detach().float()
-            if not self.router.learned:
-                logits = torch.zeros_like(logits)
-            weights = torch.softmax(logits, dim=-1)
-        return {"logits": logits.tolist(), "weights": weights.tolist()}
+        keep = torch.zeros(self.n_sources, dtype=torch.bool, device=self.private.raw.device)
+        keep[list(mask.sources)] = True
+        return keep
+
+    def observe(self, task_ids: torch.Tensor, **values: torch.Tensor) -> None:
+        """Accumulate per-instance values (B, n) by task: count, sum and sum of squares."""
+        for name, value in values.items():
+            sums = self._observed.setdefault(name, {})
+            value = value.detach().double().cpu()
+            for task in task_ids.unique().tolist():
+                rows = value[(task_ids == task).cpu()]
+                stats = torch.stack([torch.full_like(rows[0], len(rows)), rows.sum(0),
+                                     (rows**2).sum(0)])
+                sums[task] = sums[task] + stats if task in sums else stats
+
+    def observed(self) -> dict[str, dict[int, tuple[list[float], list[float]]]]:
+        """name -> task -> (mean, standard deviation) of what ``observe`` saw."""
+        out = {}
+        for name, by_task in self._observed.items():
+            out[name] = {}
+            for task, (count, total, squares) in by_task.items():
+                mean = total / count
+                std = (squares / count - mean**2).clamp(min=0).sqrt()
+                out[name][task] = ([round(x, 6) for x in mean.tolist()],
+                                   [round(x, 6) for x in std.tolist()])
+        return out
+
+    def reset_observed(self) -> None:
+        self._observed.clear()
+
+    def router_table(self) -> dict | None:
+        """Mixing weights for results.json and the heatmaps (None if the method has none)."""
+        return self.method.router_table(self)

@@ -10,22 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from compt import export
+from compt import methods
 from compt.errors import ComptError
 from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
 from compt.report import build_table, group_by_config, label_text, run_order
 from compt.runfolder import read_json
-from tui.diff import ConfigDiff, config_diff
+from tui.diff import config_diff
 from tui.messages import CompareBuilt
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ExportModal
+from tui.widgets.grid_view import GridView
 
 VIEWS = ("table", "seeds", "diff", "heatmap")
 
@@ -42,9 +41,13 @@ class CompareScreen(ComptScreen):
         Binding("y", "copy", "Copy", id="compare.copy"),
     ]
 
-    def __init__(self, run_ids: list[str]) -> None:
+    def __init__(self, run_ids: list[str],
+                 summaries: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids))
+        self.known = summaries or {}  # the runs screen's summaries: no index read needed
+        self.built: tuple[dict[str, Any], dict[str, str]] | None = None  # (views, problems)
+        self.filled: set[str] = set()  # views whose blocks are in
         self.value = "last"
         self.views: dict[str, Any] = {}
 
@@ -53,22 +56,44 @@ class CompareScreen(ComptScreen):
         with TabbedContent(initial="table"):
             for i, name in enumerate(VIEWS, 1):
                 with TabPane(f"{i} {name.capitalize()}", id=name):
-                    with VerticalScroll(classes="view-scroll"):
-                        yield Static("building…", id=f"{name}-view")
+                    with GridView(id=f"{name}-view", classes="view-scroll"):
+                        yield Static("building…")
         yield Footer()
 
     def describe(self) -> str:
         return f"compare {len(self.run_ids)} run(s) · value: {self.value} (v toggles)"
 
     def on_mount(self) -> None:
+        self.set_focus(self.query_one("#table-view", GridView))
         self.build()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The arrows scroll the view on show (← → step through its columns)."""
+        self.set_focus(self.query_one(f"#{event.pane.id}-view", GridView))
+        self.fill(event.pane.id or "")
+
+    def fill(self, name: str) -> None:
+        """Put the view's blocks in when its tab is first shown (100 runs: one diff, not four
+        views, is laid out before the first frame)."""
+        if self.built is None or name in self.filled:
+            return
+        self.filled.add(name)
+        widget = self.query_one(f"#{name}-view", GridView)
+        views, problems = self.built
+        if name in views:
+            widget.show(views[name])
+        else:
+            widget.show_text(problems.get(name, ""), style="bold")
 
     @work(thread=True, exclusive=True, group="compare.build", name="Building the comparison",
           exit_on_error=False)
     def build(self) -> None:
         store = self.app.store
         wanted = set(self.run_ids)
-        summaries = run_order(s for s in store.list() if s["run_id"] in wanted)  # one index read
+        if wanted <= self.known.keys():
+            summaries = run_order(self.known[r] for r in self.run_ids)
+        else:  # one index read
+            summaries = run_order(s for s in store.list() if s["run_id"] in wanted)
         if not summaries:
             raise ComptError("None of the selected runs is in the store any more.")
         records = {s["run_id"]: read_json(store.runs_dir / s["run_id"] / "config.json", {}) or {}
@@ -112,26 +137,9 @@ class CompareScreen(ComptScreen):
 
     def on_compare_built(self, message: CompareBuilt) -> None:
         self.views = message.views
-        for name in VIEWS:
-            widget = self.query_one(f"#{name}-view", Static)
-            if name in message.views:
-                widget.update(self._renderable(message.views[name]))
-            else:
-                widget.update(Text(message.problems.get(name, ""), style="bold"))
+        self.built, self.filled = (message.views, message.problems), set()
+        self.fill(self.query_one(TabbedContent).active)
         self.query_one("#compare-info", Static).update(self.describe())
-
-    @staticmethod
-    def _renderable(view: Any):
-        if isinstance(view, ConfigDiff):
-            from rich.table import Table
-
-            table = Table("key", *view.run_ids, box=None, header_style="bold")
-            for key, values in zip(view.keys, view.values, strict=True):
-                table.add_row(key, *values)
-            for task, values in view.scores:
-                table.add_row(Text(f"score: {task}", style="bold"), *values)
-            return table
-        return export.rich_view(view)
 
     # -- actions ----------------------------------------------------------------------
 
@@ -172,6 +180,7 @@ class CompareScreen(ComptScreen):
 
 def _label(summary: dict[str, Any]) -> str:
     parts = [label_text(summary.get("method")), f"k={label_text(summary.get('k'))}"]
-    if summary.get("method") != "pt":
+    method = methods.lookup(summary.get("method"))
+    if method is None or method.has_sources:
         parts.append(f"sources={label_text(summary.get('n_sources'))}")
     return " ".join(parts)

@@ -25,19 +25,38 @@ from compt import export
 from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
+from compt.phases import TRAINING, phase_text
 from compt.runfolder import read_json
 from compt.store import ACTIVE, LAUNCH_FILE, job_line, live_state
 from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ExportModal
+from tui.screens.runs import RETRYABLE
 from tui.tails import JsonlTail, LineTail
+from tui.widgets.grid_view import GridView
 from tui.widgets.loss_chart import LossChart
 
 FOLLOW_S = 0.5
 LOG_BACKLOG = 64 * 1024  # bytes of an existing log shown when the screen opens
 LOG_LINES = 5000
 TABS = ("overview", "log", "loss", "heatmap", "router", "predictions")
+ANALYSES = ("heatmap", "router", "predictions")
+DAMAGED = object()  # read_json's answer for a results.json that is not JSON
+
+
+def results_problem(results: Any) -> str | None:
+    """Why results.json cannot be shown (not JSON, wrong-typed scores), or None if it can."""
+    if results is DAMAGED or not isinstance(results, dict):
+        return "results.json is unreadable (not a JSON object)"
+    scores, average = results.get("scores"), results.get("average")
+    if not isinstance(scores, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values()):
+        return "results.json is damaged (scores are not numbers by task)"
+    if average is not None and (not isinstance(average, int | float)
+                                or isinstance(average, bool)):
+        return "results.json is damaged (the average is not a number)"
+    return None
 ALWAYS_SHOWN = ("model", "tasks", "method", "k", "seed")
 
 
@@ -62,10 +81,11 @@ class RunDetailScreen(ComptScreen):
         self.results: dict[str, Any] | None = None
         self.config: dict[str, Any] = {}
         self.views: dict[str, Any] = {}  # tab -> the report object it shows (for export)
+        self.results_problem: str | None = None  # why a finished run's results cannot be read
         self._following = False
 
     def compose(self) -> ComposeResult:
-        yield Static(self.run_id, classes="screen-info", id="detail-info")
+        yield Static(Text(self.run_id), classes="screen-info", id="detail-info")
         with TabbedContent(initial="overview"):
             for i, name in enumerate(TABS, 1):
                 with TabPane(f"{i} {name.capitalize()}", id=name):
@@ -73,6 +93,9 @@ class RunDetailScreen(ComptScreen):
                         yield Log(max_lines=LOG_LINES, id="run-log")
                     elif name == "loss":
                         yield LossChart(id="loss-chart")
+                    elif name in ANALYSES:
+                        with GridView(id=f"{name}-view", classes="view-scroll"):
+                            yield Static("loading…")
                     else:
                         with VerticalScroll(classes="view-scroll"):
                             yield Static("loading…", id=f"{name}-view")
@@ -107,14 +130,19 @@ class RunDetailScreen(ComptScreen):
             live = self._read_live(folder)
             if live is not None and live["status"] not in ACTIVE and not first:
                 summary = self.app.store.get(self.run_id)  # finished: the index has its scores
-            results = None
+            results, problem = None, None
             if not self._has_results and (folder / "results.json").is_file():
-                results = read_json(folder / "results.json")
-                self._has_results = results is not None
+                results = read_json(folder / "results.json", DAMAGED)
+                problem = results_problem(results)
+                results = None if problem else results
+            elif not self._has_results and self._state == "done":
+                problem = "results.json is missing"
+            self._has_results = self._has_results or results is not None or problem is not None
             config = read_json(folder / "config.json", {}) if first else None
             log_lines, rows = self._log.read(), self._metrics.rows()
-            if first or live or results or log_lines or rows:
-                self.post_message(RunFollowed(summary, live, log_lines, rows, results, config))
+            if first or live or results or problem or log_lines or rows:
+                self.post_message(RunFollowed(summary, live, log_lines, rows, results, config,
+                                              problem))
         finally:
             self._following = False
 
@@ -151,14 +179,18 @@ class RunDetailScreen(ComptScreen):
             self.query_one("#run-log", Log).write_lines(message.log_lines)
         if message.metrics_rows:
             self.query_one(LossChart).add_rows(message.metrics_rows)
-        if message.results is not None:
-            self.results = message.results
+        if message.results_problem is not None:
+            self.results_problem = message.results_problem
+            for tab in ANALYSES:
+                self.query_one(f"#{tab}-view", GridView).show_text(
+                    f"⚠ {self.results_problem}: nothing to show.", style="bold")
+        elif message.results is not None:
+            self.results, self.results_problem = message.results, None
             self.show_analyses()
         elif message.config is not None:
-            for tab in ("heatmap", "router", "predictions"):
-                self.query_one(f"#{tab}-view", Static).update(Text(
-                    "No results yet: the analyses appear here when the run finishes.",
-                    style="dim"))
+            for tab in ANALYSES:
+                self.query_one(f"#{tab}-view", GridView).show_text(
+                    "No results yet: the analyses appear here when the run finishes.")
         if message.summary is not None or message.live is not None:
             self.show_overview()
 
@@ -170,7 +202,9 @@ class RunDetailScreen(ComptScreen):
         live, state = self.live, self.state
         parts = [self.run_id, state]
         step, total = live.get("step"), live.get("total") or self.summary.get("total")
-        if total:
+        if state == "running" and live.get("phase") not in (None, TRAINING):
+            parts.append(phase_text(live))  # loading / evaluating 120/400 / ... analysis 2/5
+        elif total:
             parts.append(f"step {step or 0}/{total}")
         if isinstance(live.get("loss"), int | float):
             parts.append(f"loss {live['loss']:.4f}")
@@ -178,6 +212,8 @@ class RunDetailScreen(ComptScreen):
             parts.append(f"eta {format_eta(live.get('eta_s'))}")
         if self.summary.get("average") is not None:
             parts.append(f"avg {format_score(self.summary.get('average'))}")
+        if self.results_problem:
+            parts.append(f"⚠ {self.results_problem}")
         self.query_one("#detail-info", Static).update(Text(" · ".join(parts)))
         scores = self.scores_matrix()
         if scores is not None:
@@ -187,6 +223,7 @@ class RunDetailScreen(ComptScreen):
             blocks += [Text(""), export.rich_view(scores)]
         blocks += [Text(""), self.config_table()]
         self.query_one("#overview-view", Static).update(RichGroup(*blocks))
+        self.refresh_bindings()  # x / r follow the state
 
     def facts_table(self, state: str, live: dict[str, Any]) -> RichTable:
         s = self.summary
@@ -206,10 +243,12 @@ class RunDetailScreen(ComptScreen):
             ("job", live.get("job")),
             ("folder", str(self._paths)),
             ("error", Text(str(live.get("error")), style="bold") if live.get("error") else None),
+            ("results", Text(f"⚠ {self.results_problem}", style="bold")
+             if self.results_problem else None),
         ]
         for name, value in facts:
-            if value:
-                grid.add_row(name, value)
+            if value:  # user strings (group, tags, note) as Text: never read as markup
+                grid.add_row(name, value if isinstance(value, Text) else Text(str(value)))
         return grid
 
     def config_table(self) -> RichTable:
@@ -219,7 +258,7 @@ class RunDetailScreen(ComptScreen):
                           title="config (keys changed from the defaults)", title_justify="left")
         for key, value in config.items():
             if key in ALWAYS_SHOWN or defaults.get(key, object()) != value:
-                table.add_row(key, Text(str(value)))
+                table.add_row(Text(key), Text(str(value)))
         for key, value in (self.config.get("resolved") or {}).items():
             table.add_row(Text(f"{key} (resolved)", style="dim"), Text(str(value), style="dim"))
         return table
@@ -245,15 +284,15 @@ class RunDetailScreen(ComptScreen):
             "predictions": lambda: prediction_matrices(results[0], title=self.run_id),
         }
         for tab, build in builders.items():
-            widget = self.query_one(f"#{tab}-view", Static)
+            widget = self.query_one(f"#{tab}-view", GridView)
             try:
                 view = build()
             except ComptError as exc:
                 self.views.pop(tab, None)
-                widget.update(Text(str(exc), style="dim"))
+                widget.show_text(str(exc))
                 continue
             self.views[tab] = view
-            widget.update(export.rich_view(view))
+            widget.show(view)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # (ComptScreen's handler runs too: Textual calls each class's handler in the MRO)
@@ -261,6 +300,13 @@ class RunDetailScreen(ComptScreen):
             self.app.pop_screen()  # the run could not even be opened: nothing to show
 
     # -- actions ----------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop":  # offered while the run is live, retry once it ended badly
+            return self.state in ACTIVE
+        if action == "retry":
+            return self.state in RETRYABLE
+        return True
 
     def action_back(self) -> None:
         self.app.pop_screen()

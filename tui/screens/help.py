@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
@@ -14,6 +16,16 @@ FILTER_HELP = (
     "key:value matches a field (status:running k:8,16 method:ssum task:sent_movies "
     "tag:paper group:g1, any config key such as lr_router:0.1); -term negates."
 )
+
+
+def where_name(node: object) -> str:
+    """Where a key applies, in words: "runs table", not the class name RunsTable."""
+    name = getattr(node, "HELP_NAME", None)
+    if name:
+        return name
+    words = re.findall(r"[A-Z][a-z]*|[a-z]+", type(node).__name__)
+    words = [w.lower() for w in words if w not in ("Screen", "Compt", "App", "Widget")]
+    return " ".join(words) or "everywhere"
 
 
 class HelpScreen(ModalScreen[None]):
@@ -48,7 +60,7 @@ class HelpScreen(ModalScreen[None]):
             node, binding = active.node, active.binding
             rank = (binding.id is None,
                     0 if isinstance(node, Screen) else 1 if node is self.app else 2)
-            slot = (rank, type(node).__name__, binding.action)
+            slot = (rank, where_name(node), binding.action)
             description, keys = actions.setdefault(slot, (binding.description, []))
             if not description and binding.description:
                 actions[slot] = (binding.description, keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -26,7 +27,7 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(self.question, classes="dialog-text")
+            yield Static(self.question, classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
                 yield Button("Cancel (n)", id="no")
@@ -79,12 +80,13 @@ class ExportModal(ModalScreen[tuple[str, Path] | None]):
     def __init__(self, stem: str) -> None:
         super().__init__()
         self.stem = stem
+        self._overwrite: Path | None = None  # the existing file the user agreed to replace
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Export what is on screen", classes="dialog-title")
             yield Input(f"{self.stem}.md", id="path", placeholder="file name")
-            yield Static(FORMAT_HINT, id="export-hint", classes="dialog-text")
+            yield Static(FORMAT_HINT, id="export-hint", classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (enter)", variant="primary", id="save")
                 yield Button("Cancel (esc)", id="cancel")
@@ -104,11 +106,19 @@ class ExportModal(ModalScreen[tuple[str, Path] | None]):
     def _save(self) -> None:
         path = Path(self.query_one("#path", Input).value.strip()).expanduser()
         fmt = EXPORT_FORMATS.get(path.suffix.lower())
+        hint = self.query_one("#export-hint", Static)
         if fmt is None:
-            self.query_one("#export-hint", Static).update(
-                f"✗ '{path.name or '?'}' has no known extension. {FORMAT_HINT}.")
-            return
-        self.dismiss((fmt, path))
+            hint.update(Text(f"✗ '{path.name or '?'}' has no known extension. {FORMAT_HINT}."))
+        elif path.is_dir():
+            hint.update(Text(f"✗ {path} is a folder; give a file name to export to."))
+        elif not path.parent.is_dir():
+            hint.update(Text(f"✗ There is no folder {path.parent}: create it first, or pick "
+                             "another."))
+        elif path.exists() and path != self._overwrite:
+            self._overwrite = path  # Enter again on the same name overwrites
+            hint.update(Text(f"⚠ {path} exists: press Enter again to overwrite it."))
+        else:
+            self.dismiss((fmt, path))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -3,6 +3,9 @@
 The UI thread only places cells. A timer starts a poller thread that reads what changed
 (tui.live) and posts it back; runs appear or vanish with a rebuild that keeps the cursor,
 everything else is updated in place.
+
+Keys typed ahead of a lagging app go where focus is when they are handled (an ``s``
+right after Enter in the filter sorts): see tui.widgets.focus.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -20,9 +24,20 @@ from compt.errors import ComptError
 from compt.store import ACTIVE, RunStore
 from tui.live import LiveRuns
 from tui.messages import RunsChanged, RunsLoaded
-from tui.rows import DESCENDING_FIRST, GROUPS, SORTS, Group, RunRow, View, matches, parse_query
+from tui.rows import (
+    DESCENDING_FIRST,
+    GROUPS,
+    SORTS,
+    Group,
+    RunRow,
+    View,
+    matches,
+    parse_query,
+    unknown_keys,
+)
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ConfirmModal
+from tui.widgets.focus import RoutedInput
 from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
 
 REFRESH_S = 1.0
@@ -44,6 +59,7 @@ class RunsScreen(ComptScreen):
         Binding("slash", "focus_filter", "Filter", id="runs.filter"),
         Binding("n", "launch", "Launch", id="runs.launch"),
         Binding("c", "compare", "Compare", id="runs.compare"),
+        Binding("z", "fold", "Fold group", show=False, id="runs.fold"),
         Binding("space", "mark", "Mark", id="runs.mark"),
         Binding("x", "stop", "Stop", id="runs.stop"),
         Binding("r", "retry", "Retry", show=False, id="runs.retry"),
@@ -77,20 +93,40 @@ class RunsScreen(ComptScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="runs-info")
-        yield Input(placeholder="/ filter: words, status:running k:8 -tag:old",
-                    id="filter", compact=True)
+        yield RoutedInput(placeholder="/ filter: words, status:running k:8 -tag:old",
+                          id="filter", compact=True, on_enter=self.action_submit_filter)
         yield RunsTable(id="runs")
         yield Footer()
 
     def on_mount(self) -> None:
         self.live = LiveRuns(self.store.runs_dir)
-        self.table.focus()
+        self.set_focus(self.table)
         self.load()
         self.set_interval(REFRESH_S, self.tick)
 
     @property
     def table(self) -> RunsTable:
         return self.query_one(RunsTable)
+
+    @property
+    def filter_input(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("stop", "retry"):  # offered only where they apply
+            wanted = (lambda r: r.active) if action == "stop" else (
+                lambda r: r.state in RETRYABLE)
+            return any(wanted(r) for r in self._acting_on())  # else hidden from the footer
+        return True
+
+    def _acting_on(self) -> list[RunRow]:
+        """What stop / retry would act on: the marked runs, else those under the cursor."""
+        if self.marked:
+            return [self.rows[r] for r in self.marked if r in self.rows]
+        return self._cursor_rows()
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()  # x / r follow the run under the cursor
 
     # -- reading the store (worker threads) -------------------------------------------
 
@@ -112,6 +148,8 @@ class RunsScreen(ComptScreen):
             rows[update.run_id].apply(status=update.status, losses=update.losses)
         for row in list(rows.values())[:FIRST_CHUNK]:
             row.cells()  # the first screenfuls (newest first), built off the UI thread
+        for row in rows.values():
+            _ = row.haystack  # what the filter searches, also built here
         return rows
 
     def tick(self) -> None:
@@ -171,6 +209,7 @@ class RunsScreen(ComptScreen):
         self.marked = {r.run_id for r in self.rows.values() if r.marked}
         self._index_mtime = message.index_mtime
         self.loaded = True
+        self.table.fit_run_column(max(map(len, self.rows), default=0))
         self.rebuild()
 
     def on_runs_changed(self, message: RunsChanged) -> None:
@@ -215,7 +254,25 @@ class RunsScreen(ComptScreen):
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
         parts += [f"sort {self.view.sort} {arrow}", f"group {self.view.group_by}"]
-        self.query_one("#runs-info", Static).update(" · ".join(parts))
+        hint = self.hint()
+        if hint:
+            parts = [hint, *parts[:1]]
+        info = self.query_one("#runs-info", Static)
+        info.update(Text(" · ".join(parts)))  # the query is the user's text: never markup
+        info.set_class(bool(hint), "hint")
+
+    def hint(self) -> str:
+        """What to do when the table shows nothing (or the filter has a typo)."""
+        if self.loaded and not self.rows:
+            return "No runs yet: press n to launch one (or run `compt run`)"
+        unknown = unknown_keys(parse_query(self.view.query), (r.summary for r in
+                                                              self.rows.values()))
+        if unknown:
+            return (f"No run has the filter key {', '.join(unknown)} (F1 lists the keys; "
+                    "e.g. status:, method:, k:, task:, tag:)")
+        if self.rows and not self.shown and self.view.query:
+            return f"No run matches '{self.view.query}' (Esc, then / to change it)"
+        return ""
 
     # -- filter -----------------------------------------------------------------------
 
@@ -230,16 +287,15 @@ class RunsScreen(ComptScreen):
             self.view.query = text
             self.rebuild()
 
-    @on(Input.Submitted, "#filter")
-    def filter_submitted(self, event: Input.Submitted) -> None:
-        self.set_query(event.value)
-        self.table.focus()
+    def action_submit_filter(self) -> None:
+        self.set_query(self.filter_input.value)
+        self.set_focus(self.table)  # synchronously: the next key is the table's
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        self.set_focus(self.filter_input)
 
     def action_leave_filter(self) -> None:
-        self.table.focus()
+        self.set_focus(self.table)
 
     def show_filter(self, text: str) -> None:
         """Set the filter box (and the view) to ``text`` (from the palette or a test)."""
@@ -262,6 +318,13 @@ class RunsScreen(ComptScreen):
         self.view.sort = name
         self.view.descending = name in DESCENDING_FIRST
         self.rebuild()
+
+    def action_fold(self) -> None:
+        """Close or open the group header under the cursor (the cursor stays on it)."""
+        key = self.table.current_key
+        if key in self.groups:
+            self.view.folded ^= {key}
+            self.rebuild()
 
     def action_group(self) -> None:
         self.group_by(GROUPS[(GROUPS.index(self.view.group_by) + 1) % len(GROUPS)])
