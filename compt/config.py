@@ -39,6 +39,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "label_loss": ("tokens", "verbalizer"),
     "sampling": ("random", "balanced"),
     "epochs_preset": ("paper", "short"),
+    "source_init": ("uniform", "embedding", "zero"),
+    "product_norm": ("raw", "matched"),
 }
 
 # Keys that only describe a run (not what it computes): ignored when comparing configs.
@@ -72,7 +74,11 @@ class RunConfig:
     placement: str = "after"
     private_init: str = "vocab"
     prompt_encoder: str = "mlp"
+    private_encoder: bool = True
     encoder_hidden: int | None = None
+    source_init: str = "uniform"
+    product_norm: str = "raw"
+    pool_prompt: bool = True
     router: str = "learned"
     temperature: float = 5.0
     temperature_min: float = 1e-3
