@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from compt.config import RunConfig  # noqa: E402
-from compt.runfolder import config_key, create_run_folder  # noqa: E402
+from compt.runfolder import create_run_folder  # noqa: E402
 from compt.store import RunStore  # noqa: E402
 
 TASKS = ["mnli", "qnli", "rte", "cola", "sst2", "stsb", "mrpc", "qqp"]
@@ -44,7 +44,7 @@ def fake_run(runs_dir: Path, i: int, rng: random.Random) -> None:
     resolved = {**cfg.resolved(), "tasks": TASKS, "batch_size": 20, "total_steps": 250}
     record = {"run_id": run_id, "created": f"2026-01-01T00:00:00+00:{i % 60:02d}",
               "config": cfg.to_dict(), "resolved": resolved, "fingerprint": cfg.fingerprint(),
-              "config_key": config_key(cfg.to_dict())}
+              "config_key": cfg.config_key()}
     scores = {t: round(rng.uniform(30, 95), 2) for t in TASKS}
     columns = ["src_1", "src_2", "src_3", "all_src", "private", "total"]
     results = {

@@ -49,7 +49,6 @@ def write_json(path: Path, data: dict) -> None:
 def build_store(runs_dir: Path, n_runs: int, n_running: int, owner_pid: int) -> None:
     """``n_runs`` finished run folders plus ``n_running`` live ones owned by ``owner_pid``."""
     from compt.config import RunConfig
-    from compt.runfolder import config_key
     from compt.store import RunStore
 
     runs_dir.mkdir(parents=True, exist_ok=True)
@@ -63,7 +62,7 @@ def build_store(runs_dir: Path, n_runs: int, n_running: int, owner_pid: int) -> 
             "run_id": run_id, "created": f"2026-11-{1 + i // 1440 % 28:02d}T"
             f"{i // 60 % 24:02d}:{i % 60:02d}:00+00:00", "config": cfg.to_dict(),
             "resolved": cfg.resolved(), "fingerprint": cfg.fingerprint(),
-            "config_key": config_key(cfg.to_dict())})
+            "config_key": cfg.config_key()})
         if i < n_runs:
             scores = {t: 50.0 + (i * (j + 3)) % 40 for j, t in enumerate(TASKS)}
             write_json(folder / "status.json", {"status": "done", "step": 100, "total": 100})

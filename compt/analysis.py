@@ -1,4 +1,4 @@
-"""The paper's analyses (SPEC §6), computed from a trained model.
+"""The paper's analyses (docs/method.md#analyses), computed from a trained model.
 
 - per-prompt scores: re-evaluate with prompts masked (src_i, all_src, private, total);
 - prediction tables for source only / private only / combined;
@@ -30,6 +30,13 @@ def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
     return get_method(method).masks(n_sources)
 
 
+def prediction_variants(masks: dict[str, PromptMask]) -> dict[str, str]:
+    """Which column gives the "source only" and "private only" prediction tables."""
+    if "private" not in masks:
+        return {}
+    return {("all_src" if "all_src" in masks else "src_1"): "source", "private": "private"}
+
+
 def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
     size = exp.cfg.analysis_eval_size
     subset = [exs if size is None else exs[:size] for exs in exp.eval_examples]
@@ -39,7 +46,7 @@ def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
 def predictions_by_task(exp: Experiment, data: Encoded, **kwargs: Any) -> list[list[int]]:
     """The model's predictions on ``data``, one list per task (``kwargs``: a prompt mask)."""
     preds = predict(exp.model, data, exp.tasks, decoding=exp.cfg.decoding, device=exp.device,
-                    autocast=exp.autocast, **kwargs)
+                    autocast=exp.autocast, generation=exp.cfg.generation, **kwargs)
     return split_by_task(data, preds, len(exp.tasks))
 
 
@@ -63,6 +70,7 @@ def per_prompt(exp: Experiment, total: list[list[int]] | None = None,
     """
     subset, data = analysis_subset(exp)
     masks = prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
+    variants = prediction_variants(masks)
     table: dict[str, dict[str, float]] = {t.name: {} for t in exp.tasks}
     predictions: dict[str, dict[str, list[list[int]]]] = {t.name: {} for t in exp.tasks}
     for done, (column, mask) in enumerate(masks.items()):
@@ -75,7 +83,7 @@ def per_prompt(exp: Experiment, total: list[list[int]] | None = None,
         for task, exs, preds in zip(exp.tasks, subset, per_task):
             scored = score_task(task, exs, preds)
             table[task.name][column] = round(scored.primary, 4)
-            kind = {"all_src": "source", "private": "private"}.get(column)
+            kind = variants.get(column)
             if kind:
                 predictions[task.name][kind] = scored.confusion
     if on_mask is not None:
@@ -99,30 +107,36 @@ def transfer_matrix(exp: Experiment) -> dict:
             through_a = Encoded([data.ids[i] for i in own], [a] * len(own),
                                 [data.labels[i] for i in own])
             preds = predict(exp.model, through_a, exp.tasks, decoding=exp.cfg.decoding,
-                            device=exp.device, label_task=b, autocast=exp.autocast)
+                            device=exp.device, label_task=b, autocast=exp.autocast,
+                            generation=exp.cfg.generation)
             row.append(round(score_task(task, exs, preds).primary, 4))
         scores.append(row)
     return {"tasks": names, "scores": scores, "eval_size": len(subset[0]) if subset else 0}
 
 
-def checkpoint_of(ref: str) -> Path:
-    """A run id (in the default store), a run folder, or a checkpoint file."""
+def checkpoint_of(ref: str, runs_dir: Path | None = None) -> Path:
+    """A run id (in ``runs_dir``, the store of the run asking; else the default store), a
+    run folder, or a checkpoint file."""
     path = Path(ref)
     if path.is_dir():
         path = RunFolder(path).checkpoint_path
     elif not path.exists():
-        path = RunFolder(default_runs_dir() / check_run_id(ref)).checkpoint_path
+        store = runs_dir if runs_dir is not None else default_runs_dir()
+        path = RunFolder(store / check_run_id(ref)).checkpoint_path
     if not path.is_file():
         raise ComptError(f"No checkpoint found for '{ref}' (looked for {path}).")
     return path
 
 
-def init_sources_from(model: PromptedModel, ref: str) -> None:
-    """Modularity (SPEC §6): copy source prompts and their encoders from a finished run."""
+def init_sources_from(model: PromptedModel, ref: str, runs_dir: Path | None = None) -> None:
+    """Modularity: copy source prompts and their encoders from a finished run.
+
+    docs/method.md#analyses.
+    """
     if not model.prompt.n_sources:
         raise ComptError(f"init_sources_from needs a method with source prompts; "
                          f"'{model.prompt.method.name}' has none.")
-    params = load_params(checkpoint_of(ref))
+    params = load_params(checkpoint_of(ref, runs_dir))
     sources = {k[len("sources."):]: v for k, v in params.items() if k.startswith("sources.")}
     target = model.prompt.sources.state_dict()
     if not sources:

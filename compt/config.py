@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import types
@@ -39,17 +40,24 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "label_loss": ("tokens", "verbalizer"),
     "sampling": ("random", "balanced"),
     "epochs_preset": ("paper", "short"),
+    "source_init": ("uniform", "embedding", "zero"),
+    "product_norm": ("raw", "matched"),
 }
 
 # Keys that only describe a run (not what it computes): ignored when comparing configs.
-META_KEYS = ("name", "group", "tags", "note", "device")
+META_KEYS = ("name", "group", "tags", "note")
+# Keys an identity records through the value they resolve to (``prompt_len`` unset and
+# ``prompt_len=20`` compute the same; ``device=auto`` is where it runs).
+RESOLVED_KEYS = ("prompt_len", "data_seed", "epochs", "epochs_preset", "double_epochs_small_k",
+                 "lr_router", "lr_source", "lr_private", "temperature", "temperature_schedule",
+                 "device", "bf16")
 # Keys that pick random draws: runs differing only here are seeds of one configuration.
 SEED_KEYS = ("seed", "data_seed")
 
 
 @dataclass
 class RunConfig:
-    """Everything that defines one ComPT training run (see SPEC.md for the method)."""
+    """Everything that defines one ComPT training run (the method: docs/method.md)."""
 
     # what to train on
     model: str = "all-MiniLM-L6-v2"
@@ -58,7 +66,8 @@ class RunConfig:
     k: int = 16
     sampling: str = "random"
     eval_size: int | None = 200
-    max_length: int = 128
+    dev_size: int | None = None  # held-out train examples per task: best-checkpoint selection
+    max_length: int = 400  # prompt included; the paper's 400 (docs/results_lengths.md)
     # the method
     method: str = "ssum"
     n_sources: int = 3
@@ -66,7 +75,11 @@ class RunConfig:
     placement: str = "after"
     private_init: str = "vocab"
     prompt_encoder: str = "mlp"
+    private_encoder: bool = True
     encoder_hidden: int | None = None
+    source_init: str = "uniform"
+    product_norm: str = "raw"
+    pool_prompt: bool = True
     router: str = "learned"
     temperature: float = 5.0
     temperature_min: float = 1e-3
@@ -91,6 +104,8 @@ class RunConfig:
     data_seed: int | None = None
     # evaluation and bookkeeping
     decoding: str = "rank"
+    max_new_tokens: int = 50  # greedy decoding: the authors' length limit and penalty
+    repetition_penalty: float = 2.0
     analysis: bool = True
     analysis_eval_size: int | None = 100
     eval_every: int = 0
@@ -102,7 +117,7 @@ class RunConfig:
     tags: list[str] = field(default_factory=list)
     note: str = ""
 
-    # -- derived values (the method's presets; docs/method.md §Model, §Training) ------
+    # -- derived values (the method's presets; docs/method.md) ------
 
     @property
     def method_spec(self) -> methods.Method:
@@ -146,6 +161,12 @@ class RunConfig:
         return self.temperature
 
     @property
+    def generation(self) -> dict[str, Any]:
+        """Greedy decoding's options, passed to the backbone's ``generate``."""
+        return {"max_new_tokens": self.max_new_tokens,
+                "repetition_penalty": self.repetition_penalty}
+
+    @property
     def uses_sources(self) -> bool:
         return self.method_spec.has_sources and self.n_sources > 0
 
@@ -157,6 +178,7 @@ class RunConfig:
             "epochs": self.effective_epochs,
             "learning_rates": self.learning_rates,
             "initial_temperature": self.initial_temperature,
+            "compute": self.compute,
         }
 
     # -- (de)serialisation ---------------------------------------------------------------
@@ -164,13 +186,28 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    @property
+    def compute(self) -> str:
+        """Where and in what precision the run computes ("cpu-fp32", "cuda-bf16")."""
+        device = self.device
+        if device == "auto":
+            device = "cuda" if _cuda_available() else "cpu"
+        return f"{device}-{'bf16' if device == 'cuda' and self.bf16 else 'fp32'}"
+
     def identity(self) -> dict[str, Any]:
-        """The config without descriptive keys: two runs with equal identity compute the same."""
-        return {k: v for k, v in self.to_dict().items() if k not in META_KEYS}
+        """What the run computes: descriptive keys dropped, derived values resolved, plus
+        the device and precision. Two runs with equal identity compute the same."""
+        given = {k: v for k, v in self.to_dict().items()
+                 if k not in META_KEYS + RESOLVED_KEYS}
+        return {**given, **self.resolved()}
 
     def fingerprint(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """The identity's hash: sweeps skip a cell whose fingerprint already ran."""
+        return _digest(self.identity())
+
+    def config_key(self) -> str:
+        """The identity's hash without the seeds: runs sharing it are seeds of one setting."""
+        return _digest({k: v for k, v in self.identity().items() if k not in SEED_KEYS})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> RunConfig:
@@ -182,6 +219,17 @@ class RunConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def _digest(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@functools.cache
+def _cuda_available() -> bool:
+    import torch  # only here: config is imported by commands that never train
+
+    return bool(torch.cuda.is_available())
 
 
 def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
@@ -286,11 +334,12 @@ def validate(cfg: RunConfig) -> None:
             raise ComptError(
                 f"Config key '{key}' has value {value!r}; allowed values: {', '.join(allowed)}."
             )
-    positive = ("k", "max_length", "n_sources", "logit_scale")
+    positive = ("k", "max_length", "n_sources", "logit_scale", "max_new_tokens",
+                "repetition_penalty")
     for key in positive:
         if getattr(cfg, key) <= 0 and not (key == "n_sources" and not cfg.method_spec.has_sources):
             raise ComptError(f"Config key '{key}' must be positive, got {getattr(cfg, key)}.")
-    for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size",
+    for key in ("prompt_len", "epochs", "max_steps", "batch_size", "eval_size", "dev_size",
                 "analysis_eval_size", "encoder_hidden"):
         value = getattr(cfg, key)
         if value is not None and value <= 0:

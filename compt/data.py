@@ -1,4 +1,4 @@
-"""Few-shot sampling (SPEC §3) and multi-task batches.
+"""Few-shot sampling (docs/method.md#few-shot-data) and multi-task batches.
 
 Every random draw here comes from its own seeded generator, keyed by the data seed and the
 task's name, so a task gets the same k examples whatever other tasks share the run, and
@@ -16,6 +16,7 @@ import torch
 
 from compt.errors import ComptError
 from compt.tasks.base import Example, Task
+from compt.truncation import fit_inputs
 
 EVAL_SEED = 1234  # one fixed evaluation subset for every run, so seeds compare like for like
 
@@ -45,6 +46,26 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> list[Example]:
     """The first k of a seeded permutation of the train split (or round-robin by class)."""
     train = task.train()
+    return [train[i] for i in _few_shot_indices(task, k, seed, balanced)]
+
+
+def sample_dev(task: Task, k: int, size: int, seed: int, balanced: bool = False
+               ) -> list[Example]:
+    """``size`` train examples outside the few-shot set: the next ones of the same seeded
+    permutation. They pick the best checkpoint (``dev_size``), never train."""
+    train = task.train()
+    taken = set(_few_shot_indices(task, k, seed, balanced))
+    if k + size > len(train):
+        raise ComptError(
+            f"k={k} plus dev_size={size} is larger than the train split of task "
+            f"'{task.name}' ({len(train)} examples); choose k + dev_size <= {len(train)}."
+        )
+    rest = [i for i in _rng(seed, task.name).permutation(len(train)) if i not in taken]
+    return [train[i] for i in rest[:size]]
+
+
+def _few_shot_indices(task: Task, k: int, seed: int, balanced: bool) -> list[int]:
+    train = task.train()
     if k > len(train):
         raise ComptError(
             f"k={k} is larger than the train split of task '{task.name}' "
@@ -52,17 +73,17 @@ def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> li
         )
     order = _rng(seed, task.name).permutation(len(train))
     if not balanced:
-        return [train[i] for i in order[:k]]
+        return order[:k].tolist()
     by_class: dict[int, list[int]] = {}
     for i in order:
-        by_class.setdefault(train[i].label, []).append(i)
+        by_class.setdefault(train[i].label, []).append(int(i))
     picked: list[int] = []
     queues = [list(v) for _, v in sorted(by_class.items())]
     while len(picked) < k:
         for queue in queues:
             if queue and len(picked) < k:
                 picked.append(queue.pop(0))
-    return [train[i] for i in picked]
+    return picked
 
 
 def eval_subset(task: Task, size: int | None) -> list[Example]:
@@ -89,12 +110,16 @@ class Encoded:
 def encode(
     tasks: Sequence[Task], examples: Sequence[Sequence[Example]], tokenize, max_length: int
 ) -> Encoded:
-    """Format and tokenise each task's examples (``tokenize(texts, max_length)``)."""
+    """Format and tokenise each task's examples, each at most ``max_length`` tokens.
+
+    ``tokenize(texts, max_length)`` is the backbone's; over-long inputs are shortened
+    field by field (``compt.truncation``), so no field is lost.
+    """
     ids: list[list[int]] = []
     task_ids: list[int] = []
     labels: list[int] = []
     for t, (task, exs) in enumerate(zip(tasks, examples)):
-        ids.extend(tokenize([task.format_input(ex) for ex in exs], max_length))
+        ids.extend(fit_inputs(task, exs, tokenize, max_length))
         task_ids.extend([t] * len(exs))
         labels.extend(ex.label for ex in exs)
     return Encoded(ids, task_ids, labels)

@@ -1,4 +1,6 @@
-"""Evaluation (SPEC §5): rank classification by default, greedy generation for fidelity.
+"""Evaluation: rank classification by default, greedy generation for fidelity.
+
+The protocol is docs/method.md#evaluation.
 
 ``predict`` returns label indices (-1 for a generated output that matches no label word);
 ``score_task`` turns them into the GLUE-standard metrics and one primary 0-100 score.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -40,10 +43,12 @@ def predict(
     device: torch.device | str = "cpu",
     label_task: int | None = None,
     autocast: bool = False,
+    generation: dict[str, Any] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> list[int]:
     """One predicted label index per encoded example, in ``data`` order.
 
+    ``generation``: greedy decoding's options (``RunConfig.generation``);
     ``on_progress(done, total)`` after each batch: examples predicted so far.
     """
     preds = [INVALID] * len(data)
@@ -54,7 +59,7 @@ def predict(
         batch = batch.to(device)
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
             if decoding == "greedy":
-                texts = model.generate(batch, mask)
+                texts = model.generate(batch, mask, **(generation or {}))
                 label_ids = batch.label_tasks.tolist()
                 out = [match_label(t, tasks[lt].label_words) for t, lt in zip(texts, label_ids)]
             else:

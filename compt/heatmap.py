@@ -1,6 +1,6 @@
 """Labelled matrices: per-prompt scores, router weights, prediction counts, transfer, seeds.
 
-Each view of SPEC §6 becomes a ``Matrix`` (row labels x column labels of numbers,
+Each view of docs/method.md#analyses becomes a ``Matrix`` (row labels x column labels of numbers,
 averaged over a configuration's seeds where there are several) that ``compt.export``
 renders as a coloured heatmap with the numbers printed, or as markdown/csv/latex/json.
 Builders take plain ``results.json`` dicts and index summaries, so they are easy to test.
@@ -150,8 +150,8 @@ def _reorder(names: Sequence[str], order: Sequence[int], ref: Sequence[str]) -> 
 
 
 def per_prompt_matrix(results: Sequence[dict], title: str = "") -> Matrix:
-    """SPEC §6 per-prompt scores: tasks x (src_i, all_src, private, total), plus a mean row;
-    over several seeds the sources are aligned first where the router allows it."""
+    """Per-prompt scores (docs/method.md#analyses): tasks x prompts, plus a mean row; over
+    several seeds the sources are aligned first where the router allows it."""
     runs = [r for r in results if r and r.get("per_prompt")]
     found = _need(results, "per_prompt", "per-prompt scores", title)
     grids: list[Grid] = [p["scores"] for p in found]

@@ -1,4 +1,4 @@
-"""Task metrics on a 0-100 scale, following the GLUE conventions (SPEC §4).
+"""Task metrics on a 0-100 scale, following the GLUE conventions (docs/method.md#tasks-and-metrics).
 
 Every metric returns a dict whose key equal to the metric's name is the task's primary
 score, so tables can always pick one number per task. Degenerate inputs (a model that

@@ -42,7 +42,7 @@ from compt.names import check_run_id
 
 __all__ = ["FILE_MODE", "RUN_ID_PATTERN", "ConfigRecord", "Launch", "Meta", "Results",
            "RunFolder", "RunStatus", "Status", "atomic_write_json", "check_run_id",
-           "config_key", "create_run_folder", "default_runs_dir", "new_run_id", "now_iso",
+           "create_run_folder", "default_runs_dir", "new_run_id", "now_iso",
            "read_json", "read_jsonl"]
 
 
@@ -110,6 +110,10 @@ class Results(TypedDict, total=False):
     steps: int
     duration_s: float
     train_time_s: float
+    best_scores: dict[str, float]  # with dev_size: the dev-selected state's test scores
+    best_average: float
+    best_step: int | None
+    best_dev_average: float
 
 
 class Launch(TypedDict, total=False):
@@ -207,6 +211,7 @@ class RunFolder:
     log_path = property(lambda self: self.path / "train.log")
     results_path = property(lambda self: self.path / "results.json")
     checkpoint_path = property(lambda self: self.path / "checkpoint.safetensors")
+    best_checkpoint_path = property(lambda self: self.path / "best.safetensors")
     meta_path = property(lambda self: self.path / "meta.json")
     launch_path = property(lambda self: self.path / "launch.json")
     transfer_path = property(lambda self: self.path / "transfer.json")
@@ -318,16 +323,6 @@ class RunFolder:
             os.close(fd)  # releases the lock
 
 
-def config_key(config: dict[str, Any]) -> str:
-    """Fingerprint of a config without its seeds: runs sharing it are seeds of one setting."""
-    import hashlib
-
-    from compt.config import META_KEYS, SEED_KEYS
-
-    ident = {k: v for k, v in config.items() if k not in META_KEYS + SEED_KEYS}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def create_run_folder(
     runs_dir: Path, config: Any, run_id: str | None = None, status: str = Status.QUEUED
 ) -> RunFolder:
@@ -352,7 +347,7 @@ def create_run_folder(
             "config": config.to_dict(),
             "resolved": resolved,
             "fingerprint": config.fingerprint(),
-            "config_key": config_key(config.to_dict()),
+            "config_key": config.config_key(),
         })
     except BaseException:
         shutil.rmtree(folder.path, ignore_errors=True)  # no half-made run (a full disk)

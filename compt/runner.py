@@ -157,11 +157,13 @@ def prepare_folder(cfg: RunConfig | None, runs_dir: Path, run_id: str | None,
     return create_run_folder(runs_dir, cfg, run_id=run_id, status=Status.QUEUED), cfg
 
 
-def preflight(cfg: RunConfig) -> list:
+def preflight(cfg: RunConfig, runs_dir: Path | None = None) -> list:
     """Catch user mistakes before a run folder exists: a device torch cannot see, unknown or
-    unreachable tasks, k too large for a task, a model that cannot be found. Returns the
+    unreachable tasks, k too large for a task, a model that cannot be found, a missing
+    ``init_sources_from`` run (in ``runs_dir``, the store the run goes to). Returns the
     loaded tasks."""
-    from compt.data import sample_few_shot
+    from compt.analysis import checkpoint_of
+    from compt.data import sample_dev, sample_few_shot
     from compt.model.backbones import check_supported
     from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
@@ -171,7 +173,12 @@ def preflight(cfg: RunConfig) -> list:
     tasks = resolve_tasks(cfg.tasks)
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
+        if cfg.dev_size:
+            sample_dev(task, cfg.k, cfg.dev_size, cfg.effective_data_seed,
+                       cfg.sampling == "balanced")
         task.test()
+    if cfg.init_sources_from:
+        checkpoint_of(cfg.init_sources_from, runs_dir)
     check_supported(resolve_kind(cfg.model, cfg.backbone), cfg.decoding, cfg.label_loss)
     return tasks
 
@@ -250,7 +257,7 @@ def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     log.info("%s: %s on %s", Phase.LOADING.value, cfg.model, ", ".join(cfg.tasks))
     if reporter is not None:
         reporter.phase(Phase.LOADING)
-    exp = build_experiment(cfg, tasks)
+    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent)
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{
         "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,

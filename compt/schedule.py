@@ -1,4 +1,5 @@
-"""Per-step schedules: learning-rate warm-up/decay (SPEC §2) and router temperature (SPEC §1)."""
+"""Per-step schedules: learning-rate warm-up/decay and router temperature
+(docs/method.md#training, #model)."""
 
 from __future__ import annotations
 

@@ -247,6 +247,9 @@ class Summary(TypedDict):
     phase_done: NotRequired[int | None]
     phase_total: NotRequired[int | None]
     job_state: NotRequired[str | None]
+    # only for runs trained with dev_size (the dev-selected state's test scores)
+    best_scores: NotRequired[dict[str, float]]
+    best_average: NotRequired[float | None]
 
 
 def read_meta(folder: RunFolder) -> Meta:
@@ -257,8 +260,8 @@ def _number(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def _checked_results(folder: RunFolder, state: str) -> tuple[dict[str, float], float | None,
-                                                             float | None, str | None]:
+def _checked_results(folder: RunFolder, state: str) -> tuple[
+        dict[str, float], float | None, float | None, str | None, dict[str, Any]]:
     """Scores, average, duration and a problem (shown in listings) from results.json.
 
     A results.json of the wrong shape is never trusted in part: its run lists without
@@ -267,10 +270,17 @@ def _checked_results(folder: RunFolder, state: str) -> tuple[dict[str, float], f
     results = folder.read_results()
     if results is None:
         if folder.results_path.exists():
-            return {}, None, None, "results.json is unreadable or has the wrong shape"
-        return {}, None, None, "results.json is missing" if state == Status.DONE else None
+            return {}, None, None, "results.json is unreadable or has the wrong shape", {}
+        return {}, None, None, "results.json is missing" if state == Status.DONE else None, {}
     scores = {str(k): float(v) for k, v in (results.get("scores") or {}).items()}
-    return scores, _number(results.get("average")), _number(results.get("duration_s")), None
+    # optional: only runs trained with dev_size have dev-selected scores
+    best: dict[str, Any] = {}
+    if "best_scores" in results:
+        best["best_scores"] = results["best_scores"]
+    if "best_average" in results:
+        best["best_average"] = results["best_average"]
+    return (scores, _number(results.get("average")), _number(results.get("duration_s")), None,
+            best)
 
 
 def summarize(folder: RunFolder) -> Summary:
@@ -287,7 +297,7 @@ def summarize(folder: RunFolder) -> Summary:
     if not isinstance(cfg, dict) or not cfg:
         cfg, state = {}, Status.FAILED
         error = error or "config.json is empty or unreadable; this run cannot start."
-    scores, average, duration, problem = _checked_results(folder, state)
+    scores, average, duration, problem, best = _checked_results(folder, state)
     if not record:
         problem = "config.json is empty or unreadable"
     hparams = {key: cfg.get(key) for key in HPARAM_KEYS}
@@ -300,7 +310,7 @@ def summarize(folder: RunFolder) -> Summary:
            ("router", "source", "private")},
     )
     tags = meta.get("tags", cfg.get("tags") or [])
-    return {
+    summary: Summary = {
         "run_id": folder.run_id,
         "created": str(record.get("created") or ""),
         "status": state,
@@ -330,6 +340,11 @@ def summarize(folder: RunFolder) -> Summary:
         "executor": launch.get("executor") or "local",
         "job_id": launch.get("job_id"),
     }
+    if "best_scores" in best:
+        summary["best_scores"] = best["best_scores"]
+    if "best_average" in best:
+        summary["best_average"] = best["best_average"]
+    return summary
 
 
 def _well_formed(run_id: str, summary: Any) -> bool:

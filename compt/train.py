@@ -1,4 +1,4 @@
-"""The training loop (SPEC §2), readable top to bottom.
+"""The training loop (docs/method.md#training), readable top to bottom.
 
 ``build_experiment`` turns a config into tasks, data, backbone and model; ``Trainer.run``
 trains, checkpoints, keeps status.json current, evaluates, runs the analyses and writes
@@ -19,9 +19,9 @@ from typing import Any, Protocol
 import torch
 
 from compt import analysis
-from compt.checkpoint import restore_checkpoint, save_checkpoint
+from compt.checkpoint import load_params, restore_checkpoint, save_checkpoint
 from compt.config import RunConfig
-from compt.data import Encoded, encode, eval_subset, sample_few_shot, train_batches
+from compt.data import Encoded, encode, eval_subset, sample_dev, sample_few_shot, train_batches
 from compt.errors import ComptError
 from compt.evaluate import score_task
 from compt.model import BackboneOptions, PromptedModel, load_backbone
@@ -79,6 +79,13 @@ class Experiment:
     steps_per_epoch: int
     total_steps: int
     stage_steps: int  # steps of each of the method's stages (all of them if it has one)
+    dev_examples: list[list[Example]] | None = None
+    dev_data: Encoded | None = None
+
+    @property
+    def selection_every(self) -> int:
+        """Steps between best-checkpoint checks on the dev set: ``eval_every``, else an epoch."""
+        return self.cfg.eval_every or self.steps_per_epoch
 
     @property
     def autocast(self) -> bool:
@@ -89,14 +96,20 @@ class Experiment:
         return encode(self.tasks, examples, self.model.backbone.tokenize, room)
 
 
-def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experiment:
-    """Tasks (resolved here unless given), few-shot data, the backbone and the model."""
+def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
+                     runs_dir: Path | None = None) -> Experiment:
+    """Tasks (resolved here unless given), few-shot data, the backbone and the model.
+
+    ``runs_dir``: the run's own store, where ``init_sources_from`` looks up a run id.
+    """
     torch.manual_seed(cfg.seed)
     tasks = tasks if tasks is not None else resolve_tasks(cfg.tasks)
     device = pick_device(cfg.device)
-    few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
-                for t in tasks]
+    balanced = cfg.sampling == "balanced"
+    few_shot = [sample_few_shot(t, cfg.k, cfg.effective_data_seed, balanced) for t in tasks]
     eval_examples = [eval_subset(t, cfg.eval_size) for t in tasks]
+    dev_examples = [sample_dev(t, cfg.k, cfg.dev_size, cfg.effective_data_seed, balanced)
+                    for t in tasks] if cfg.dev_size else None
     backbone = load_backbone(cfg.model, cfg.backbone, BackboneOptions.from_config(cfg))
     check_supported(backbone.kind, cfg.decoding, cfg.label_loss)
     backbone.to(device)
@@ -104,7 +117,7 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
     torch.manual_seed(cfg.seed)
     model = PromptedModel(backbone, cfg, len(tasks)).to(device)
     if cfg.init_sources_from:
-        analysis.init_sources_from(model, cfg.init_sources_from)
+        analysis.init_sources_from(model, cfg.init_sources_from, runs_dir)
     room = cfg.max_length - model.prompt.length
     train_data = encode(tasks, few_shot, backbone.tokenize, room)
     eval_data = encode(tasks, eval_examples, backbone.tokenize, room)
@@ -114,12 +127,14 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None) -> Experim
     stage_steps = steps_per_epoch * cfg.effective_epochs
     if cfg.max_steps is not None:
         stage_steps = min(stage_steps, max(1, cfg.max_steps // n_stages))
+    dev_data = encode(tasks, dev_examples, backbone.tokenize, room) if dev_examples else None
     return Experiment(cfg, tasks, model, train_data, eval_examples, eval_data, device,
-                      batch_size, steps_per_epoch, stage_steps * n_stages, stage_steps)
+                      batch_size, steps_per_epoch, stage_steps * n_stages, stage_steps,
+                      dev_examples, dev_data)
 
 
 def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
-    """AdamW over the three parameter groups (SPEC §2); the fused kernel where torch has it."""
+    """AdamW over the three parameter groups (docs/method.md#training); fused where possible."""
     groups = model.param_groups(cfg.learning_rates, cfg.weight_decay)
     return torch.optim.AdamW(groups, fused=True)
 
@@ -134,6 +149,8 @@ class Trainer:
         self.log = log
         self.reporter = reporter or SilentReporter()
         self.stop_requested = False
+        self.best_dev: float = float("-inf")  # dev-selected checkpoint
+        self.best_step: int | None = None
         self._phase_written = 0.0  # when phase progress last went to status.json
         cfg = exp.cfg
         self.optimizer = make_optimizer(exp.model, cfg)
@@ -147,6 +164,8 @@ class Trainer:
         prompt = exp.model.prompt
         prompt.method.enter_stage(prompt, self.stage_of(max(step - 1, 0)), fresh=False)
         staged = len(prompt.method.stages) > 1
+        if exp.dev_data is not None and step:
+            self._recall_best(step)
         total = exp.total_steps
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
@@ -186,6 +205,9 @@ class Trainer:
                     self._checkpoint(step)
                 if cfg.eval_every and step % cfg.eval_every == 0 and step < total:
                     self._eval_row(step)
+                if exp.dev_data is not None and (
+                        step % exp.selection_every == 0 or step == total):
+                    self._select(step)
             if self.stop_requested:
                 self._checkpoint(step)
                 self.folder.update_status(status=Status.STOPPED, step=step, finished=now_iso())
@@ -197,6 +219,8 @@ class Trainer:
         self._checkpoint(step)
         self.phase(Phase.EVALUATING)
         results = self.evaluate()
+        if exp.dev_data is not None:
+            results.update(self._best_results(step, results))
         results.update(steps=step, train_time_s=round(train_time, 2))
         save_checkpoint(self.folder.checkpoint_path, self.exp.model.trainable_state(), step)
         self.reporter.finish()
@@ -287,14 +311,51 @@ class Trainer:
     def predict_by_task(self, data: Encoded, **kwargs) -> list[list[int]]:
         return analysis.predictions_by_task(self.exp, data, **kwargs)
 
-    def evaluate_scores(self) -> dict[str, float]:
+    def evaluate_scores(self, examples: list[list[Example]] | None = None,
+                        data: Encoded | None = None) -> dict[str, float]:
+        """Primary score per task on the test subset (or on ``examples`` / ``data``)."""
         exp = self.exp
-        per_task = self.predict_by_task(exp.eval_data)
+        if data is None:
+            examples, data = exp.eval_examples, exp.eval_data
+        assert examples is not None, "examples go with data"
+        per_task = self.predict_by_task(data)
         return {t.name: round(score_task(t, exs, p).primary, 4)
-                for t, exs, p in zip(exp.tasks, exp.eval_examples, per_task)}
+                for t, exs, p in zip(exp.tasks, examples, per_task)}
+
+    # -- best-checkpoint selection on the dev set (dev_size; docs/method.md#training) ----
+
+    def _select(self, step: int) -> None:
+        """Score the dev set; keep the state if it beats every earlier one (ties: earlier)."""
+        scores = self.evaluate_scores(self.exp.dev_examples, self.exp.dev_data)
+        average = sum(scores.values()) / len(scores)
+        self.folder.append_metrics({"step": step, "dev": scores, "dev_average": average})
+        if average > self.best_dev:
+            self.best_dev, self.best_step = average, step
+            save_checkpoint(self.folder.best_checkpoint_path, self.exp.model.trainable_state(),
+                            step)
+
+    def _recall_best(self, step: int) -> None:
+        """On resume: the best dev score so far, from the metrics rows up to ``step``."""
+        for row in self.folder.read_metrics():
+            if "dev_average" in row and row["step"] <= step and row["dev_average"] > self.best_dev:
+                self.best_dev, self.best_step = row["dev_average"], row["step"]
+
+    def _best_results(self, step: int, last: dict) -> dict:
+        """Test scores of the dev-selected state (the last state's when that is the best)."""
+        if self.best_step in (None, step):
+            scores, average = last["scores"], last["average"]
+        else:
+            model = self.exp.model
+            final = {k: v.clone() for k, v in model.trainable_state().items()}  # not views
+            model.load_trainable_state(load_params(self.folder.best_checkpoint_path))
+            scores = self.evaluate_scores()
+            model.load_trainable_state(final)
+            average = round(sum(scores.values()) / len(scores), 4)
+        return {"best_scores": scores, "best_average": average, "best_step": self.best_step,
+                "best_dev_average": round(self.best_dev, 4)}
 
     def evaluate(self) -> dict:
-        """Final scores, metrics and prediction tables, plus the SPEC §6 analyses."""
+        """Final scores, metrics, prediction tables and the analyses (docs/method.md#analyses)."""
         exp = self.exp
         exp.model.eval()
         exp.model.prompt.reset_observed()  # per-instance weights of this evaluation only

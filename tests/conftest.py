@@ -103,3 +103,27 @@ def compt(capsys, monkeypatch):
         return exit_.value.code or 0, out, err
 
     return run
+
+
+class StopAt:
+    """A progress reporter that asks the trainer to stop once ``step`` is done."""
+
+    def __init__(self, step: int) -> None:
+        self.at, self.trainer = step, None
+
+    def attach(self, trainer) -> None:  # pass as execute_run(on_trainer=...)
+        self.trainer = trainer
+
+    def start(self, total, done): ...
+    def phase(self, text): ...
+    def finish(self): ...
+
+    def step(self, step, loss):
+        if step == self.at:
+            self.trainer.stop_requested = True
+
+
+@pytest.fixture
+def stop_at():
+    """``stop_at(4)``: a reporter for ``execute_run`` that stops the run after step 4."""
+    return StopAt

@@ -1,4 +1,4 @@
-"""SPEC §6 analyses on a trained tiny run, checked against masks applied by hand."""
+"""The analyses (docs/method.md#analyses) on a trained tiny run, checked by hand."""
 
 from __future__ import annotations
 
@@ -101,3 +101,34 @@ def test_sources_can_start_from_a_finished_run(trained):
     with pytest.raises(ComptError, match="do not fit"):
         build_experiment(RunConfig(method="ssum", init_sources_from=str(folder.path),
                                    **{**CFG, "n_sources": 3}))
+
+
+def test_one_source_gets_src_1_private_and_total(tmp_path):
+    """Paper Fig. 3 SSUM(1): with one source the matrix is src_1 / private / total."""
+    cfg = RunConfig(method="ssum", **{**CFG, "n_sources": 1, "max_steps": 2})
+    results = execute_run(create_run_folder(tmp_path, cfg), cfg)
+    assert results["per_prompt"]["columns"] == ["src_1", "private", "total"]
+    for task, row in results["per_prompt"]["scores"].items():
+        assert set(row) == {"src_1", "private", "total"}
+        tables = results["predictions"][task]
+        assert sum(map(sum, tables["source"])) == sum(map(sum, tables["private"])) == 12
+
+
+def test_masks_per_method_and_source_count():
+    assert list(analysis.prompt_masks("ssum", 1)) == ["src_1", "private", "total"]
+    assert list(analysis.prompt_masks("ssum", 2)) == ["src_1", "src_2", "all_src", "private",
+                                                      "total"]
+    assert list(analysis.prompt_masks("msum", 2)) == ["src_1", "src_2", "total"]
+    assert analysis.prompt_masks("msum", 1) == analysis.prompt_masks("pt", 0) == {}
+
+
+def test_init_sources_from_a_run_id_looks_in_the_runs_own_store(trained, runs_dir):
+    """``runs_dir`` (COMPT_RUNS_DIR) is empty; the source run lives in another store."""
+    folder, _, _ = trained
+    cfg = RunConfig(method="ssum", init_sources_from=folder.run_id, **CFG)
+    with pytest.raises(ComptError, match="No checkpoint found"):
+        analysis.checkpoint_of(folder.run_id)
+    saved = load_params(folder.checkpoint_path)
+    exp = build_experiment(cfg, runs_dir=folder.path.parent)
+    for name, value in exp.model.prompt.sources.state_dict().items():
+        assert torch.equal(value, saved[f"sources.{name}"])

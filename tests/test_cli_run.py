@@ -28,6 +28,7 @@ def compt(*args: str, runs_dir) -> subprocess.CompletedProcess:
     (["-k", "100000"], "larger than the train split"),
     (["--model", "t5-base"], "--set model="),
     (["--tasks", "rte"], "local task definition"),
+    (["--set", "init_sources_from=20260101-000000-ssum-0001"], "No checkpoint found"),
 ])
 def test_user_mistakes_exit_2_without_a_traceback(runs_dir, args, message):
     result = compt("run", *args, runs_dir=runs_dir)

@@ -1,4 +1,4 @@
-"""The prompt model: splicing, compositions (SPEC Eq. 5), masks, router, schedules."""
+"""The prompt model: splicing, compositions (paper Eq. 5), masks, router, schedules."""
 
 from __future__ import annotations
 

@@ -60,28 +60,12 @@ def test_same_seeds_give_the_same_losses_and_scores(tmp_path):
     assert losses(third) != losses(first)
 
 
-def test_a_stopped_run_resumes_to_the_same_result(tmp_path):
+def test_a_stopped_run_resumes_to_the_same_result(tmp_path, stop_at):
     cfg = tiny(max_steps=8, checkpoint_every=0)
     whole, expected = train(cfg, tmp_path)
-
-    class StopAtFour:
-        trainer = None
-
-        def start(self, total, done): ...
-        def phase(self, text): ...
-        def finish(self): ...
-
-        def step(self, step, loss):
-            if step == 4:
-                self.trainer.stop_requested = True
-
-    stopper = StopAtFour()
+    stopper = stop_at(4)
     folder = create_run_folder(tmp_path, cfg)
-
-    def remember(trainer):
-        stopper.trainer = trainer
-
-    assert execute_run(folder, cfg, reporter=stopper, on_trainer=remember) == {}
+    assert execute_run(folder, cfg, reporter=stopper, on_trainer=stopper.attach) == {}
     assert folder.read_status()["status"] == "stopped"
     assert folder.read_status()["step"] == 4
     resumed = execute_run(folder, cfg, resume=True)

@@ -13,7 +13,7 @@ from compt.cli.app import app
 from compt.errors import ComptError
 
 # Command modules register on ``app`` when imported; this order is the order of --help.
-for _module in ("run_cmd", "store_cmds", "report_cmds", "export_cmd"):
+for _module in ("run_cmd", "store_cmds", "report_cmds", "export_cmd", "data_cmds"):
     importlib.import_module(f"compt.cli.{_module}")
 
 

@@ -66,7 +66,8 @@ Task = Annotated[str | None, typer.Option(help="Only runs that trained this task
 Shots = Annotated[int | None, typer.Option("-k", "--k", help="Only this k-shot.")]
 Group = Annotated[str | None, typer.Option(help="Only runs of this group (sweep name).")]
 Tag = Annotated[str | None, typer.Option(help="Only runs with this tag.")]
-Value = Annotated[str, typer.Option(help="Which score per run: last (final) or best.")]
+Value = Annotated[str, typer.Option(
+    help="Which score per run: last (final) or best (dev-selected; runs with dev_size).")]
 Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
 

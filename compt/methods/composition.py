@@ -33,18 +33,21 @@ class Composition(Method):
         return self.combine(private, mixed, mask)
 
     def masks(self, n_sources: int) -> dict:
-        """src_i, all_src, private, total (docs/method.md §Evaluation and analyses).
+        """src_i, all_src, private, total (docs/method.md#analyses).
 
         For a factor private prompt (msum/mcat) ``src_i`` keeps it and ``all_src`` /
-        ``private`` are undefined."""
+        ``private`` are undefined (so one source leaves nothing to mask apart). With one
+        additive source ``all_src`` would repeat ``src_1``: the columns are src_1 / private /
+        total (paper Fig. 3, SSUM(1))."""
         from compt.model.prompts import FULL, PromptMask
 
-        if n_sources < 2:
+        if n_sources == 0 or (n_sources == 1 and not self.additive):
             return {}
         masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=not self.additive)
                  for i in range(n_sources)}
         if self.additive:
-            masks["all_src"] = PromptMask(sources=None, private=False)
+            if n_sources > 1:
+                masks["all_src"] = PromptMask(sources=None, private=False)
             masks["private"] = PromptMask(sources=(), private=True)
         masks["total"] = FULL
         return masks

@@ -10,10 +10,11 @@ from torch import nn
 
 from compt.config import RunConfig
 from compt.data import Batch
+from compt.errors import ComptError
 from compt.methods import get_method
 from compt.model.backbones import Backbone
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
-from compt.model.splice import splice_prompt
+from compt.model.splice import input_rows, splice_prompt
 
 # Everyday words whose embeddings seed the private prompts ("vocab" init): real token rows,
 # a different draw for each task so private prompts do not start identical.
@@ -40,7 +41,10 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
 
 
 def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
-    """(tasks, length, d) initial private prompts, per ``cfg.private_init`` (SPEC §1)."""
+    """(tasks, length, d) initial private prompts, per ``cfg.private_init``.
+
+    docs/method.md#model.
+    """
     vocab, dim = backbone.embedding_matrix.shape
     gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -59,6 +63,23 @@ def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) 
     return rows(picks)
 
 
+def source_init(backbone: Backbone, cfg: RunConfig, n_sources: int, length: int) -> torch.Tensor:
+    """(sources, length, d) initial source prompts, per ``cfg.source_init``.
+
+    ``uniform``: U(-0.5, 0.5) (the paper's code); ``embedding``: the same draw with each
+    row rescaled to the mean norm of the backbone's token embeddings; ``zero``: zeros.
+    """
+    dim = backbone.hidden_size
+    if cfg.source_init == "zero":
+        return torch.zeros(n_sources, length, dim)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    init = torch.rand(n_sources, length, dim, generator=gen) - 0.5
+    if cfg.source_init == "embedding":
+        target = backbone.embedding_matrix.detach().float().norm(dim=-1).mean().cpu()
+        init = init / init.norm(dim=-1, keepdim=True) * target
+    return init
+
+
 class PromptedModel(nn.Module):
     """Backbone + ComposedPrompt: builds prompted inputs, losses and label scores."""
 
@@ -70,14 +91,21 @@ class PromptedModel(nn.Module):
         length = cfg.effective_prompt_len
         n_sources = method.n_sources(cfg.n_sources, n_tasks)
         private_len = method.private_len(length, n_sources)
-        dim = backbone.hidden_size
-        gen = torch.Generator().manual_seed(cfg.seed + 1)
-        sources = torch.rand(n_sources, length, dim, generator=gen) - 0.5 if n_sources else None
+        sources = source_init(backbone, cfg, n_sources, length) if n_sources else None
         if n_sources and method.source_init == "vocab":
             sources = private_init(backbone, cfg, n_sources, length)
         privates = private_init(backbone, cfg, n_tasks, private_len)[:method.private_count(n_tasks)]
         self.prompt = ComposedPrompt(method, n_tasks, n_sources, privates, sources,
-                                     cfg.prompt_encoder, cfg.encoder_hidden, cfg.router)
+                                     cfg.prompt_encoder, cfg.encoder_hidden, cfg.router,
+                                     private_encoder=cfg.private_encoder)
+        if cfg.product_norm == "matched":
+            self.prompt.match_product_norm()
+        self.pool_prompt = cfg.pool_prompt
+        if not self.pool_prompt and backbone.kind != "encoder":
+            raise ComptError(
+                f"pool_prompt=false leaves the prompt rows out of the mean pooling of a "
+                f"sentence encoder; the {backbone.kind} backbone does not pool. Remove the key."
+            )
 
     def prompted_inputs(
         self, batch: Batch, temperature: float | None = None, mask: PromptMask = FULL
@@ -87,22 +115,31 @@ class PromptedModel(nn.Module):
         prompt = prompt.to(embeds.dtype)
         return splice_prompt(embeds, batch.lengths, prompt, self.placement)
 
+    def _pooling(self, batch: Batch, attn: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``pool_prompt=false``: pool the input tokens only (encoder backbones)."""
+        if self.pool_prompt:
+            return {}
+        plen = attn.shape[1] - batch.input_ids.shape[1]
+        return {"pool_mask": input_rows(batch.lengths, plen, attn.shape[1], self.placement)}
+
     def loss(self, batch: Batch, temperature: float | None) -> torch.Tensor:
         embeds, attn = self.prompted_inputs(batch, temperature)
-        return self.backbone.loss(embeds, attn, batch.label_tasks, batch.labels)
+        return self.backbone.loss(embeds, attn, batch.label_tasks, batch.labels,
+                                  **self._pooling(batch, attn))
 
     @torch.no_grad()
     def scores(self, batch: Batch, mask: PromptMask = FULL) -> torch.Tensor:
         embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.scores(embeds, attn, batch.label_tasks)
+        return self.backbone.scores(embeds, attn, batch.label_tasks, **self._pooling(batch, attn))
 
     @torch.no_grad()
-    def generate(self, batch: Batch, mask: PromptMask = FULL, max_new_tokens: int = 8) -> list[str]:
+    def generate(self, batch: Batch, mask: PromptMask = FULL, **options) -> list[str]:
+        """Greedy outputs; ``options`` (max_new_tokens, repetition_penalty) go to the backbone."""
         embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.generate(embeds, attn, max_new_tokens)
+        return self.backbone.generate(embeds, attn, **options)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
-        """The method's groups (docs/method.md §Training): router, sources, private (+ encoders)."""
+        """The method's groups (docs/method.md#training): router, sources, private (+ encoders)."""
         groups = self.prompt.method.param_groups(self.prompt)
         return [
             {"name": name, "params": list(params), "lr": lrs[name], "initial_lr": lrs[name],

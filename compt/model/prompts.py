@@ -1,4 +1,4 @@
-"""Source and private prompts, their MLP encoders and the router (docs/method.md §Model).
+"""Source and private prompts, their MLP encoders and the router (docs/method.md#model).
 
 How they combine into a task's target prompt is the method's business (compt/methods/).
 
@@ -51,7 +51,7 @@ class PromptBank(nn.Module):
 
 @dataclass(frozen=True)
 class PromptMask:
-    """Which prompts take part, for the per-prompt analysis (SPEC §6).
+    """Which prompts take part, for the per-prompt analysis (docs/method.md#analyses).
 
     ``sources``: indices of kept sources (None = all). ``private``: keep the private prompt.
     """
@@ -107,6 +107,7 @@ class ComposedPrompt(nn.Module):
         encoder: str = "mlp",
         encoder_hidden: int | None = None,
         router: str = "learned",
+        private_encoder: bool = True,
     ) -> None:
         super().__init__()
         self.method = get_method(method) if isinstance(method, str) else method
@@ -114,9 +115,13 @@ class ComposedPrompt(nn.Module):
         self.stage = 0
         self.n_tasks = n_tasks
         self._observed: dict[str, dict[int, torch.Tensor]] = {}
-        self.private = PromptBank(private_init, encoder, encoder_hidden)
+        self.private = PromptBank(private_init, encoder if private_encoder else "none",
+                                  encoder_hidden)
         self.sources: PromptBank | None = None
         self.router: Router | None = None
+        # msum/mcat multiply two prompts; ``match_product_norm`` may rescale the product.
+        # Not saved: it is recomputed from the (seeded) initial prompts on every load.
+        self.register_buffer("product_scale", torch.ones(()), persistent=False)
         if self.n_sources:
             assert source_init is not None
             self.sources = PromptBank(source_init, encoder, encoder_hidden)
@@ -133,7 +138,21 @@ class ComposedPrompt(nn.Module):
         inputs: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """(B, P, d) target prompts for the batch's tasks; ``inputs`` = (embeds, lengths)."""
-        return self.method.compose(self, task_ids, temperature, mask, inputs)
+        target = self.method.compose(self, task_ids, temperature, mask, inputs)
+        return target * self.product_scale  # 1 unless product_norm=matched (msum/mcat)
+
+    @torch.no_grad()
+    def match_product_norm(self) -> float:
+        """``product_norm=matched``: scale msum/mcat's product so that, at initialisation,
+        its mean row norm equals the private prompt's (docs/method.md, diagnosis options)."""
+        if self.method.name not in ("msum", "mcat") or not self.n_sources:
+            return 1.0
+        tasks = torch.arange(self.private.raw.shape[0], device=self.product_scale.device)
+        self.product_scale.fill_(1.0)
+        target = self.forward(tasks).norm(dim=-1).mean()
+        private = self.private().norm(dim=-1).mean()
+        self.product_scale.fill_(float(private / target.clamp(min=1e-12)))
+        return float(self.product_scale)
 
     def keep_mask(self, mask: PromptMask) -> torch.Tensor | None:
         """``mask.sources`` as a bool tensor over the sources (None: keep all)."""

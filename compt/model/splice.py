@@ -29,3 +29,10 @@ def splice_prompt(
     padded = torch.cat([embeds, embeds.new_zeros(batch, plen, embeds.shape[2])], dim=1)
     slots = (lengths[:, None] + torch.arange(plen, device=embeds.device))[:, :, None]
     return padded.scatter(1, slots.expand(-1, -1, embeds.shape[2]), prompt), mask
+
+
+def input_rows(lengths: torch.Tensor, plen: int, total: int, placement: str) -> torch.Tensor:
+    """(B, total) mask of the real input tokens only, prompt rows and padding excluded."""
+    positions = torch.arange(total, device=lengths.device).expand(len(lengths), total)
+    start = plen if placement == "before" else 0
+    return ((positions >= start) & (positions < (lengths + start)[:, None])).long()

@@ -16,18 +16,22 @@ from compt.tasks.base import STSB_GRID, Example, Task
 from compt.tasks.builtin import BUILTIN_TASKS, DESCRIPTIONS, builtin_task
 from compt.tasks.hub import ALIASES, GLUE, HUB_SPECS, SET2, hub_task
 from compt.tasks.local import DATA_SUFFIXES, DEFINITION_SUFFIXES, load_task_file
+from compt.tasks.real import REAL_SUITE_DESCRIPTIONS, REAL_SUITES, REAL_TASKS, real_task
 
 __all__ = ["Example", "STSB_GRID", "Task", "available_tasks", "resolve_tasks"]
 
-SUITES: dict[str, tuple[str, ...]] = {"builtin": BUILTIN_TASKS, "glue": GLUE, "set2": SET2}
+SUITES: dict[str, tuple[str, ...]] = {"builtin": BUILTIN_TASKS, "glue": GLUE, "set2": SET2,
+                                      **REAL_SUITES}
 SUITE_DESCRIPTIONS = {
     "builtin": "Offline suite generated in code (docs/builtin_suite.md)",
     "glue": "GLUE, the paper's Experiment 1 (needs the Hugging Face Hub)",
     "set2": "SET2, the paper's Experiment 2 (needs the Hugging Face Hub)",
+    **REAL_SUITE_DESCRIPTIONS,
 }
 _MAKERS: dict[str, Callable[[str], Task]] = {
     **{name: builtin_task for name in BUILTIN_TASKS},
     **{name: hub_task for name in HUB_SPECS},
+    **{name: real_task for name in REAL_TASKS},
 }
 
 
@@ -37,6 +41,7 @@ def available_tasks() -> dict[str, str]:
              SUITE_DESCRIPTIONS.items()}
     names.update(DESCRIPTIONS)
     names.update({name: spec.description for name, spec in HUB_SPECS.items()})
+    names.update(REAL_TASKS)
     return names
 
 

@@ -41,7 +41,7 @@ class Task:
     description: str = ""
 
     def format_input(self, example: Example) -> str:
-        """SPEC §1: ``"{task}: {field1}: {text1} {field2}: {text2}"``."""
+        """docs/method.md#model: ``"{task}: {field1}: {text1} {field2}: {text2}"``."""
         parts = " ".join(f"{key}: {text}" for key, text in example.fields)
         return f"{self.name}: {parts}"
 

@@ -1,4 +1,6 @@
-"""GLUE and SET2 tasks from the Hugging Face Hub (SPEC §4), loaded lazily with ``datasets``.
+"""GLUE and SET2 tasks from the Hugging Face Hub, loaded lazily with ``datasets``.
+
+docs/method.md#tasks-and-metrics.
 
 Label words follow the paper; each task lists the dataset's own label value for each of
 its label words, so the word order is compt's choice (F1's positive class comes first).

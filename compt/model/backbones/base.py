@@ -97,9 +97,10 @@ class Backbone(nn.Module, ABC):
                label_tasks: torch.Tensor) -> torch.Tensor:
         """(B, C) score per candidate (higher is likelier); -inf where a task has fewer."""
 
-    def generate(self, embeds: torch.Tensor, mask: torch.Tensor,
-                 max_new_tokens: int = 8) -> list[str]:
-        """Greedy continuation text per row (only kinds with ``can_generate``)."""
+    def generate(self, embeds: torch.Tensor, mask: torch.Tensor, max_new_tokens: int = 50,
+                 repetition_penalty: float = 1.0) -> list[str]:
+        """Greedy continuation text per row (only kinds with ``can_generate``). Plain greedy
+        by default; runs pass their options (the authors': docs/method.md#evaluation)."""
         raise NotImplementedError(f"a {self.kind} backbone does not generate")
 
 

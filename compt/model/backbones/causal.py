@@ -134,11 +134,13 @@ class CausalBackbone(Backbone):
                 total = total / (bank != IGNORE).sum(-1).clamp(min=1)
         return total.masked_fill(~self.label_valid[label_tasks], float("-inf"))
 
-    def generate(self, embeds, mask, max_new_tokens: int = 8) -> list[str]:
+    def generate(self, embeds, mask, max_new_tokens: int = 50,
+                 repetition_penalty: float = 1.0) -> list[str]:
         """Greedy continuation from ``inputs_embeds`` (rows left-aligned for generation)."""
         left, left_mask = left_align(embeds, mask)
         out = self.model.generate(
             inputs_embeds=left, attention_mask=left_mask, max_new_tokens=max_new_tokens,
-            do_sample=False, num_beams=1, pad_token_id=self.pad_id,
+            repetition_penalty=repetition_penalty, do_sample=False, num_beams=1,
+            pad_token_id=self.pad_id,
         )
         return self.tokenizer.batch_decode(out, skip_special_tokens=True)

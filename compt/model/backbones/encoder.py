@@ -19,10 +19,12 @@ class EncoderBackbone(Backbone):
     def logit_scale(self) -> float:
         return self.options.logit_scale
 
-    def pool(self, embeds: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(B, L, d) inputs -> (B, d) mean of the last hidden states over real positions."""
+    def pool(self, embeds: torch.Tensor, mask: torch.Tensor,
+             pool_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, L, d) inputs -> (B, d) mean of the last hidden states over real positions,
+        or over ``pool_mask``'s rows only (``pool_prompt=false``: the input tokens)."""
         hidden = self.model(inputs_embeds=embeds, attention_mask=mask).last_hidden_state
-        weights = mask[..., None].to(hidden.dtype)
+        weights = (mask if pool_mask is None else pool_mask)[..., None].to(hidden.dtype)
         return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     @torch.no_grad()
@@ -41,10 +43,11 @@ class EncoderBackbone(Backbone):
         self.register_buffer("label_bank", bank.to(device), persistent=False)
         self.register_buffer("label_valid", valid.to(device), persistent=False)
 
-    def scores(self, embeds, mask, label_tasks) -> torch.Tensor:
-        pooled = nn.functional.normalize(self.pool(embeds, mask).float(), dim=-1)
+    def scores(self, embeds, mask, label_tasks, pool_mask=None) -> torch.Tensor:
+        pooled = nn.functional.normalize(self.pool(embeds, mask, pool_mask).float(), dim=-1)
         sims = torch.einsum("bd,bcd->bc", pooled, self.label_bank[label_tasks])
         return (self.logit_scale * sims).masked_fill(~self.label_valid[label_tasks], float("-inf"))
 
-    def loss(self, embeds, mask, label_tasks, labels) -> torch.Tensor:
-        return nn.functional.cross_entropy(self.scores(embeds, mask, label_tasks), labels)
+    def loss(self, embeds, mask, label_tasks, labels, pool_mask=None) -> torch.Tensor:
+        return nn.functional.cross_entropy(self.scores(embeds, mask, label_tasks, pool_mask),
+                                           labels)

@@ -63,9 +63,10 @@ class Seq2SeqBackbone(Backbone):
             result[:, c] = torch.where(self.label_valid[label_tasks, c], total, result[:, c])
         return result
 
-    def generate(self, embeds, mask, max_new_tokens: int = 8) -> list[str]:
+    def generate(self, embeds, mask, max_new_tokens: int = 50,
+                 repetition_penalty: float = 1.0) -> list[str]:
         out = self.model.generate(
             inputs_embeds=embeds, attention_mask=mask, max_new_tokens=max_new_tokens,
-            do_sample=False, num_beams=1,
+            repetition_penalty=repetition_penalty, do_sample=False, num_beams=1,
         )
         return self.tokenizer.batch_decode(out, skip_special_tokens=True)

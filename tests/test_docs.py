@@ -1,0 +1,27 @@
+"""The code cites docs/method.md sections that exist, and no file outside the repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CITATION = re.compile(r"docs/method\.md#([a-z0-9-]+)")
+SOURCES = [p for d in ("compt", "tui", "tests", "benchmarks") for p in (ROOT / d).rglob("*.py")]
+
+
+def anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    heads = re.findall(r"^#+ (.+)$", markdown, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).strip().replace(" ", "-") for h in heads}
+
+
+def test_every_cited_method_section_exists():
+    known = anchors((ROOT / "docs" / "method.md").read_text())
+    cited = {(p.name, a) for p in SOURCES for a in CITATION.findall(p.read_text())}
+    assert len(cited) > 10
+    assert not [c for c in cited if c[1] not in known], known
+
+
+def test_nothing_cites_the_private_spec():
+    assert not [p.name for p in SOURCES if re.search(r"\bSPEC(\.md| §| Eq)", p.read_text())]
