@@ -61,8 +61,8 @@ class PerPrompt:
 
 def per_prompt(exp: Experiment, total: list[list[int]] | None = None,
                on_mask: Callable[[int, int], None] | None = None) -> PerPrompt:
-    """Score each task with prompts masked (SPEC §6), one column per mask (the method's
-    masks; none gives an empty table).
+    """Score each task with prompts masked (docs/method.md#analyses), one column per mask
+    (the method's masks; none gives an empty table).
 
     ``total``: the full model's predictions on the evaluation set, when already computed
     (the analysis subset is a prefix of it, so they are reused rather than recomputed).
