@@ -152,8 +152,9 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
 
 def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
         slurm, runs_dir, tiny_cfg, wait_for):
-    """Three long runs, one at a time: the time-limit signal, scancel, then compt stop."""
-    cfg = dataclasses.replace(tiny_cfg, max_steps=100000, checkpoint_every=1000)
+    """Three long runs (until stopped), one at a time: the time-limit signal, scancel, then
+    compt stop."""
+    cfg = dataclasses.replace(tiny_cfg, max_steps=100000, epochs=100000, checkpoint_every=1000)
     group, ids = launch_sweep([dataclasses.replace(cfg, seed=s) for s in (0, 1, 2)],
                               runs_dir, jobs=1, executor=SlurmExecutor())
     store = RunStore(runs_dir)
@@ -165,9 +166,13 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
     first, second, third = ids
     wait_for(lambda: training(first), 120, "the first run to train")
     assert store.get(first)["status"] == "running"
-    pending = store.list(group=group, status="queued")
-    assert sorted(s["run_id"] for s in pending) == sorted([second, third])
-    assert all(s["job_state"].startswith("PENDING") for s in pending)  # the %1 throttle
+
+    def throttled() -> bool:  # the %1 throttle; sacct may list array tasks a moment late
+        pending = store.list(group=group, status="queued")
+        return (sorted(s["run_id"] for s in pending) == sorted([second, third])
+                and all(str(s.get("job_state")).startswith("PENDING") for s in pending))
+
+    wait_for(throttled, 30, "the other two array tasks to show PENDING")
 
     # what Slurm sends to the job's step before the time limit (--signal=USR2@60)
     step = launch_of(store, first)["job_id"] + ".0"

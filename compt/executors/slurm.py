@@ -235,9 +235,12 @@ class TrainJob:
         child: list[subprocess.Popen] = []
 
         def out_of_time(signum: int, frame: Any) -> None:
+            # once: Slurm may deliver the warning more than once, and a second SIGTERM
+            # would abort the training before it has checkpointed (compt.runner.StopSignal)
+            if not cut_short:
+                for proc in child:
+                    proc.send_signal(signal.SIGTERM)
             cut_short.append(signum)
-            for proc in child:
-                proc.send_signal(signal.SIGTERM)
 
         previous = signal.signal(usr_sig, out_of_time)
         try:
