@@ -127,3 +127,44 @@ class StopAt:
 def stop_at():
     """``stop_at(4)``: a reporter for ``execute_run`` that stops the run after step 4."""
     return StopAt
+
+
+@pytest.fixture
+def train_frozen(tmp_path):
+    """Train ``cfg`` and check the frozen-backbone rule (docs/method.md): only the prompts,
+    encoders and router get gradients, the backbone ends bit-identical, sources and router
+    move. Returns the experiment and its results."""
+    import logging
+
+    from compt.runfolder import create_run_folder
+    from compt.train import Trainer, build_experiment
+
+    def train(cfg):
+        exp = build_experiment(cfg)
+        before = {k: v.clone() for k, v in exp.model.backbone.state_dict().items()}
+        trainer = Trainer(exp, create_run_folder(tmp_path, cfg), logging.getLogger("test"))
+        trainer_params = {id(p) for g in trainer.optimizer.param_groups for p in g["params"]}
+        assert trainer_params == {id(p) for p in exp.model.prompt.parameters()
+                                  if p.requires_grad}
+        assert not any(p.requires_grad for p in exp.model.backbone.parameters())
+        results = trainer.run()
+        after = exp.model.backbone.state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in before)
+        start = build_experiment(cfg).model.prompt.state_dict()
+        trained = exp.model.prompt.state_dict()
+        assert not torch.equal(start["sources.raw"], trained["sources.raw"])
+        assert not torch.equal(start["router.logits"], trained["router.logits"])
+        return exp, results
+
+    return train
+
+
+@pytest.fixture(scope="module")
+def golden_store(tmp_path_factory):
+    """A run store holding the golden sample runs (tests/golden/samples.py)."""
+    from golden.samples import build_run_store
+
+    runs_dir = tmp_path_factory.mktemp("store") / "runs"
+    runs_dir.mkdir()
+    build_run_store(runs_dir)
+    return runs_dir

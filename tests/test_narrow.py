@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from golden.samples import build_run_store
 
 from compt.cli import main
 from compt.narrow import short_names
@@ -15,22 +14,14 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BUILTIN = ["sent_movies", "sent_products", "lab_result", "entail", "paraphrase", "topic"]
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    runs_dir = tmp_path_factory.mktemp("store") / "runs"
-    runs_dir.mkdir()
-    build_run_store(runs_dir)
-    return runs_dir
-
-
-def show(store, capsys, monkeypatch, *args: str, terminal: bool = True) -> list[str]:
+def show(golden_store, capsys, monkeypatch, *args: str, terminal: bool = True) -> list[str]:
     monkeypatch.setenv("COLUMNS", "80")
     if terminal:
         monkeypatch.setenv("FORCE_COLOR", "1")
     else:
         monkeypatch.delenv("FORCE_COLOR", raising=False)
     with pytest.raises(SystemExit) as exc:
-        main([*args, "--runs-dir", str(store)])
+        main([*args, "--runs-dir", str(golden_store)])
     assert (exc.value.code or 0) == 0
     return [ANSI.sub("", line).rstrip() for line in capsys.readouterr().out.splitlines()]
 
@@ -43,8 +34,8 @@ def test_short_names_are_unique_and_readable():
     assert all(len(s) <= 7 for s in short.values())
 
 
-def test_table_fits_80_columns_in_a_terminal_with_a_legend(store, capsys, monkeypatch):
-    lines = show(store, capsys, monkeypatch, "table")
+def test_table_fits_80_columns_in_a_terminal_with_a_legend(golden_store, capsys, monkeypatch):
+    lines = show(golden_store, capsys, monkeypatch, "table")
     assert max(map(len, lines)) <= 80
     text = "\n".join(lines)
     assert "Columns: sent_mo = sent_movies." in text
@@ -52,18 +43,18 @@ def test_table_fits_80_columns_in_a_terminal_with_a_legend(store, capsys, monkey
         assert number in text  # nothing folded or lost
 
 
-def test_wide_or_piped_tables_keep_full_names(store, capsys, monkeypatch):
-    for lines in (show(store, capsys, monkeypatch, "table", "--wide"),
-                  show(store, capsys, monkeypatch, "table", terminal=False)):
+def test_wide_or_piped_tables_keep_full_names(golden_store, capsys, monkeypatch):
+    for lines in (show(golden_store, capsys, monkeypatch, "table", "--wide"),
+                  show(golden_store, capsys, monkeypatch, "table", terminal=False)):
         header = next(line for line in lines if "method" in line)
         assert "sent_movies" in header and "Columns:" not in "\n".join(lines)
 
 
-def test_a_narrow_terminal_splits_columns_and_repeats_row_labels(store, capsys, monkeypatch):
+def test_a_narrow_terminal_splits_columns_and_repeats_row_labels(golden_store, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "48")
     monkeypatch.setenv("FORCE_COLOR", "1")
     with pytest.raises(SystemExit):
-        main(["heatmap", "grid", "--runs-dir", str(store)])
+        main(["heatmap", "grid", "--runs-dir", str(golden_store)])
     lines = [ANSI.sub("", x).rstrip() for x in capsys.readouterr().out.splitlines()]
     assert max(map(len, lines)) <= 48
     headers = [x.split() for x in lines if x.strip().startswith("task ")]

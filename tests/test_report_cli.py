@@ -8,26 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from golden.samples import build_run_store
 
 from compt.cli import main
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    runs_dir = tmp_path_factory.mktemp("store") / "runs"
-    runs_dir.mkdir()
-    build_run_store(runs_dir)
-    return runs_dir
-
-
 @pytest.fixture
-def cli(store, capsys):
+def cli(golden_store, capsys):
     """Run ``compt ARGS --runs-dir STORE``; returns (exit code, stdout, stderr)."""
 
     def run(*args: str) -> tuple[int, str, str]:
         with pytest.raises(SystemExit) as exc:
-            main([*args, "--runs-dir", str(store)])
+            main([*args, "--runs-dir", str(golden_store)])
         out = capsys.readouterr()
         return exc.value.code or 0, out.out, out.err
 
@@ -132,10 +123,10 @@ def test_compare_against_baseline(cli):
     assert stats["t_p"] < 0.01
 
 
-def test_table_stays_import_light(store):
+def test_table_stays_import_light(golden_store):
     """`compt table` must not pay for torch, transformers, textual or scipy."""
     code = ("import sys\nfrom compt.cli import main\ntry:\n    main(['table', '--runs-dir', "
-            f"{str(store)!r}, '-f', 'csv'])\nexcept SystemExit:\n    pass\n"
+            f"{str(golden_store)!r}, '-f', 'csv'])\nexcept SystemExit:\n    pass\n"
             "print([m for m in ('torch', 'transformers', 'textual', 'scipy') if m in sys.modules])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, check=True)
