@@ -53,7 +53,7 @@ def run_phases(phases: Iterable[Phase], jobs: int, until_s: float | None = None)
     done = [0]
     lock = threading.Lock()
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
     def train(item: tuple[Phase, list[str]]) -> None:
         phase, sets = item
