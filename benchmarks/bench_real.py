@@ -60,10 +60,14 @@ def compt(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
-def phase(name: str, suffix: str = "", sets: tuple[str, ...] = ()) -> Phase:
-    """A phase as the pool runs it: group ``real-<name><suffix>``, in benchmarks/runs-real."""
+def phase(name: str, suffix: str = "", sets: tuple[str, ...] = (),
+          grid_over: tuple[str, ...] = ()) -> Phase:
+    """A phase as the pool runs it: group ``real-<name><suffix>``, in benchmarks/runs-real.
+    ``grid_over`` (``key=v1,v2``) replaces the phase's own values of that grid key."""
     seeds, grid, extra = PHASES[name]
-    return Phase(RUNS, f"real-{name}{suffix}", [*BASE, *extra, *sets], [f"seed={seeds}", *grid])
+    options = {o.split("=", 1)[0]: o for o in [f"seed={seeds}", *grid]}
+    options.update((o.split("=", 1)[0], o) for o in grid_over)
+    return Phase(RUNS, f"real-{name}{suffix}", [*BASE, *extra, *sets], list(options.values()))
 
 
 def main() -> None:
@@ -73,12 +77,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
     parser.add_argument("--set", action="append", default=[], dest="sets",
                         help="extra key=value for every run (e.g. device=cuda)")
+    parser.add_argument("--grid", action="append", default=[],
+                        help="key=v1,v2: replaces a phase's own grid values (e.g. seed=0,1)")
     parser.add_argument("--group-suffix", default="", help="appended to every group name")
     parser.add_argument("--until", type=float, help="start no run after this many seconds")
     parser.add_argument("--no-report", action="store_true", help="train only")
     args = parser.parse_args()
     if not args.report:
-        phases = [phase(n, args.group_suffix, tuple(args.sets)) for n in args.phases.split(",")]
+        phases = [phase(n, args.group_suffix, tuple(args.sets), tuple(args.grid))
+                  for n in args.phases.split(",")]
         run_phases(phases, args.jobs, args.until)
     if not args.no_report:
         write_page()
