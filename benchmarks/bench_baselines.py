@@ -61,9 +61,9 @@ def phases(args) -> list[Phase]:
                   [*SUITES[suite], *args.sets], grid) for suite in args.suites.split(",")]
 
 
-def paired_rows(store: RunStore, group: str, ks: list[int]) -> list[str]:
+def paired_rows(store: RunStore, groups: list[str], ks: list[int]) -> list[str]:
     """Per k: each method against the best composition (highest mean average) at that k."""
-    done = store.list(status="done", group=group)
+    done = [s for g in groups for s in store.list(status="done", group=g)]
     lines = ["| k | method | vs | mean diff (points) | pairs | t-test p | Wilcoxon p |",
              "| --: | :-- | :-- | --: | --: | --: | --: |"]
     compositions = [m.name for m in methods.all_methods() if m.family == "composition"]
@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--group-suffix", default="", help="appended to every group name")
     parser.add_argument("--until", type=float, help="start no run after this many seconds")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--report-suffixes", default="-gpu,-cpu",
+                        help="the page shows, per suite, the groups with these suffixes")
     parser.add_argument("--no-report", action="store_true", help="train only")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--steps", type=int, default=3, help="speed: steps per round")
@@ -158,22 +160,27 @@ def _compute(folder: Path) -> str:
         return "?"
 
 
-def suite_section(args, store: RunStore, phase: Phase) -> str:
-    """One suite: its settings, the accuracy table and the paired tests."""
-    runs = store.list(group=phase.group)
+def suite_section(args, store: RunStore, suite: str) -> str:
+    """One suite: where and how its runs trained, the accuracy table and the paired tests.
+    Its runs are the groups of every ``--report-suffixes`` entry (e.g. GPU and CPU runs)."""
+    groups = [g for g in (group_name(suite, x) for x in args.report_suffixes.split(","))
+              if store.list(group=g)]
+    if not groups:
+        return ""
+    runs = [s for g in groups for s in store.list(group=g)]
     minutes = sum(s.get("duration_s") or 0 for s in runs) / 60
-    computes = sorted({_compute(args.runs_dir / s["run_id"]) for s in runs})
-    table = compt("table", "--runs-dir", str(args.runs_dir), "--group", phase.group,
-                  "--format", "markdown")
+    computes = {g: sorted({_compute(args.runs_dir / s["run_id"]) for s in store.list(group=g)})
+                for g in groups}
+    where = "; ".join(f"`{g}`: {', '.join(c)}" for g, c in computes.items())
+    table = compt("table", *groups, "--runs-dir", str(args.runs_dir), "--format", "markdown")
     return (
-        f"## {phase.group}\n\nSettings: `{' '.join(phase.sets)}` (everything else compt's "
-        f"defaults and each method's presets, docs/baselines.md); compute {', '.join(computes)}; "
-        f"{minutes:.0f} min of run time in all.\n\nCells: mean ± sample std over seeds "
-        f"(n = runs).\n\n{table}\n\n### Paired tests against the best composition\n\n"
-        "Pairs are (seed, task) with the same k; positive: the method scores higher than the "
-        "composition.\n\n"
-        + "\n".join(paired_rows(store, phase.group, [int(k) for k in args.ks.split(",")]))
-        + "\n"
+        f"## {suite}\n\nSettings: `{' '.join(SUITES[suite])}` (everything else compt's "
+        f"defaults and each method's presets, docs/baselines.md). Groups and where they "
+        f"trained: {where}; {minutes:.0f} min of run time in all.\n\nCells: mean ± sample "
+        f"std over seeds (n = runs).\n\n{table}\n\n### Paired tests against the best "
+        "composition\n\nPairs are (seed, task) with the same k; positive: the method scores "
+        "higher than the composition.\n\n"
+        + "\n".join(paired_rows(store, groups, [int(k) for k in args.ks.split(",")])) + "\n"
     )
 
 
@@ -181,24 +188,24 @@ def write_page(args) -> None:
     load = os.getloadavg()
     speed, speed_setup = step_ratios(args.rounds, args.steps)
     store = RunStore(args.runs_dir)
-    sections = [suite_section(args, store, p) for p in phases(args)
-                if store.list(group=p.group)]
-    settings = " ".join(f"--set {s}" for s in args.sets)
-    suffix = f" --group-suffix={args.group_suffix}" if args.group_suffix else ""
+    sections = [suite_section(args, store, suite) for suite in args.suites.split(",")]
     marker = "<!-- analysis: kept when the benchmark rewrites this page -->"
     notes = ""
     if args.out.is_file() and marker in args.out.read_text():
         notes = marker + args.out.read_text().split(marker, 1)[1]
     args.out.write_text(
         "# Baselines in the few-shot protocol: pt, mtpt, SPoT, ATTEMPT, MPT vs ComPT\n\n"
-        f"Command: `python benchmarks/bench_baselines.py --methods {args.methods} "
-        f"--suites {args.suites} --ks {args.ks} --seeds {args.seeds} --jobs {args.jobs}"
-        f"{suffix} {settings}`\n\n"
+        "Commands: on a GPU host `python benchmarks/bench_baselines.py --jobs 5 --set "
+        "device=cuda --group-suffix=-gpu` (every method, k = 8 and 16, seeds 0-2, on "
+        "`real_core` and `builtin`); the cells it did not reach, on the CPU: `python "
+        "benchmarks/bench_baselines.py --suites real_core --methods mcat --group-suffix=-cpu` "
+        "and `--suites builtin --seeds 2 --methods ... --group-suffix=-cpu`; then "
+        f"`python benchmarks/bench_baselines.py --report-only` writes this page.\n\n"
         f"Page written on {cpu_name()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()} (load average {load[0]:.1f} / {load[1]:.1f} / "
-        f"{load[2]:.1f}); where the runs trained is each section's `compute`. Model "
-        "all-MiniLM-L6-v2.\n\n" + "\n".join(sections) +
-        f"\n## Step time\n\nOne training step in one process on the machine that wrote the "
+        f"{load[2]:.1f}); the GPU runs trained on one NVIDIA H200 (five at a time beside the "
+        "real-text benchmark). Model all-MiniLM-L6-v2.\n\n" + "\n".join(filter(None, sections))
+        + f"\n## Step time\n\nOne training step in one process on the machine that wrote the "
         f"page ({speed_setup}); median process CPU time over {args.rounds} interleaved rounds "
         f"of {args.steps} steps.\n\n" + "\n".join(speed) + "\n\n" + notes
     )

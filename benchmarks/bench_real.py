@@ -53,7 +53,8 @@ PHASES: dict[str, tuple[str, list[str], list[str]]] = {
 
 
 def compt(*args: str, check: bool = True) -> str:
-    cmd = [sys.executable, "-m", "compt", *args, "--runs-dir", str(RUNS)]
+    store = [] if "--runs-dir" in args else ["--runs-dir", str(RUNS)]
+    cmd = [sys.executable, "-m", "compt", *args, *store]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
@@ -95,9 +96,21 @@ def write_page() -> None:
     from report_real import render  # benchmarks/report_real.py
 
     load = os.getloadavg()
-    header = (f"Machine: {cpu_name()}, {os.cpu_count()} cores, {platform.system()}; load "
-              f"average at writing {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared). "
-              f"Settings for every run: `{' '.join(BASE)}` unless a row says otherwise.")
+    header = (
+        "Reproduce: `compt data build real` once, then, on a GPU host, `python "
+        "benchmarks/bench_real.py --jobs 13 --set device=cuda --group-suffix=-gpu` (groups "
+        "`real-*-gpu`; the last phases were cut by the device-time limit and are marked "
+        "\"not run\"); mcat on the CPU: `python benchmarks/bench_real.py --phases core --grid "
+        "method=mcat --group-suffix=-cpu`; Gemma: `python benchmarks/bench_gemma_real.py "
+        "--jobs 6 --set device=cuda --group-suffix=-gpu`. `--report` only rewrites this page; "
+        "finished cells are skipped, so every command continues where it stopped.\n\n"
+        "Where the runs trained: the GPU campaign on one NVIDIA H200 (cuda-bf16, 13 MiniLM and "
+        "6 Gemma trainings at a time, 16 host cores); the CPU runs on the project's shared "
+        f"2-core machine ({cpu_name()}, {platform.system()}, fp32, one thread per run, two at "
+        f"a time). Load average when this page was written: {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f}. MiniLM settings for every run: `{' '.join(BASE)}` unless a row says "
+        "otherwise."
+    )
     PAGE.write_text(render(compt, header))
     print(f"wrote {PAGE}")
 

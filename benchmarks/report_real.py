@@ -1,8 +1,12 @@
-"""docs/results_real.md from the real benchmark's run store, with compt's own reports only.
+"""docs/results_real.md from the real benchmark's run stores, with compt's own reports only.
 
 Every table on the page is the markdown output of a ``compt`` command printed above it,
-so each number can be re-derived from benchmarks/runs-real. Hand-written analysis below
-MARKER survives a rewrite.
+so each number can be re-derived from benchmarks/runs-real (MiniLM) and
+benchmarks/runs-gemma (Gemma 3). Hand-written analysis below MARKER survives a rewrite.
+
+Groups: ``real-<phase>-gpu`` come from the GPU campaign (``--group-suffix=-gpu``),
+``real-<phase>-cpu`` from runs made on the 2-core CPU afterwards, ``real-<phase>`` (no
+suffix) from the first, CPU-only measurement.
 """
 
 from __future__ import annotations
@@ -14,82 +18,121 @@ from pathlib import Path
 MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "results_real.md"
 RUNS = PAGE.parent.parent / "benchmarks" / "runs-real"
+GEMMA = PAGE.parent.parent / "benchmarks" / "runs-gemma"
 
+
+def core(method: str, k: int) -> str:
+    """The main comparison's runs: ten seeds on the GPU (mcat: on the CPU, see the notes)."""
+    return f"real-core-{'cpu' if method == 'mcat' else 'gpu'},method={method},k={k}"
+
+
+PT8, SSUM8 = core("pt", 8), core("ssum", 8)
 # (title, selectors of the compared runs, selectors of the baseline)
-PT = "real-core8,method=pt"
-SSUM = "real-core8,method=ssum"
-COMPARISONS = [
-    ("ssum vs pt", SSUM, PT),
-    ("msum vs pt", "real-core8-product,method=msum", PT),
-    ("mcat vs pt", "real-core8-product,method=mcat", PT),
-    ("msum vs pt, seeds 3-4", "real-core8-product-more,method=msum", PT),
-    ("mcat vs pt, seeds 3-4", "real-core8-product-more,method=mcat", PT),
+MAIN = [(f"k = {k}: {m} vs pt", core(m, k), core("pt", k))
+        for k in (8, 16) for m in ("ssum", "msum", "mcat")]
+ABLATIONS = [
+    ("1 source: ssum vs pt", "real-abl-sources-gpu,n_sources=1", PT8),
+    ("1 source vs 3 sources, ssum", "real-abl-sources-gpu,n_sources=1", SSUM8),
+    ("2 sources: ssum vs pt", "real-abl-sources-gpu,n_sources=2", PT8),
+    ("private encoder off: ssum vs pt", "real-abl-private-encoder-gpu", PT8),
+    ("private encoder off vs on, ssum", "real-abl-private-encoder-gpu", SSUM8),
+    ("product_norm=matched: msum vs pt", "real-abl-product-matched-gpu,method=msum", PT8),
     ("pool_prompt=false: ssum vs pt, both pooling the input only",
-     "real-abl-pool-inputs,method=ssum", "real-abl-pool-inputs,method=pt"),
-    ("pool_prompt=false vs default, pt", "real-abl-pool-inputs,method=pt", PT),
-    ("pool_prompt=false vs default, ssum", "real-abl-pool-inputs,method=ssum", SSUM),
+     "real-abl-pool-inputs-gpu,method=ssum", "real-abl-pool-inputs-gpu,method=pt"),
+    ("pool_prompt=false vs default, pt", "real-abl-pool-inputs-gpu,method=pt", PT8),
+    ("pool_prompt=false vs default, ssum", "real-abl-pool-inputs-gpu,method=ssum", SSUM8),
     ("learning rates / 10: ssum vs pt, both at lr / 10",
-     "real-abl-lr-tenth,method=ssum", "real-abl-lr-tenth,method=pt"),
-    ("learning rates / 10 vs default, pt", "real-abl-lr-tenth,method=pt", PT),
-    ("learning rates / 10 vs default, ssum", "real-abl-lr-tenth,method=ssum", SSUM),
-    ("msum, product_norm=matched vs pt", "real-abl-product-matched,method=msum", PT),
-    ("mcat, product_norm=matched vs pt", "real-abl-product-matched,method=mcat", PT),
-    ("msum, product_norm=matched vs msum", "real-abl-product-matched,method=msum",
-     "real-core8-product,method=msum"),
-    ("mcat, product_norm=matched vs mcat", "real-abl-product-matched,method=mcat",
-     "real-core8-product,method=mcat"),
-    ("ssum, source_init=embedding vs pt", "real-abl-src-embedding", PT),
-    ("ssum, source_init=embedding vs ssum", "real-abl-src-embedding", SSUM),
-    ("ssum, router=constant vs pt", "real-abl-router-constant", PT),
-    ("ssum, source_init=zero vs pt", "real-abl-src-zero", PT),
-    ("ssum, n_sources=1 vs pt", "real-abl-sources", PT),
-    ("ssum, private_encoder=false vs pt", "real-abl-private-encoder", PT),
-    ("k = 16: ssum vs pt", "real-core16,method=ssum", "real-core16,method=pt"),
+     "real-abl-lr-tenth-gpu,method=ssum", "real-abl-lr-tenth-gpu,method=pt"),
+    ("learning rates / 10 vs default, pt", "real-abl-lr-tenth-gpu,method=pt", PT8),
+    ("learning rates / 10 vs default, ssum", "real-abl-lr-tenth-gpu,method=ssum", SSUM8),
+    ("learning rates / 10, ssum vs default pt", "real-abl-lr-tenth-gpu,method=ssum", PT8),
+    ("learning rates / 100: ssum vs pt, both at lr / 100",
+     "real-abl-lr-hundredth-gpu,method=ssum", "real-abl-lr-hundredth-gpu,method=pt"),
+    ("paper schedule (50 epochs, doubled): ssum vs pt",
+     "real-paper-schedule-gpu,method=ssum", "real-paper-schedule-gpu,method=pt"),
+    ("paper schedule vs short, pt", "real-paper-schedule-gpu,method=pt", PT8),
+    ("sentiment suite (5 related tasks): ssum vs pt",
+     "real-sentiment-gpu,method=ssum", "real-sentiment-gpu,method=pt"),
+    ("device: pt on the CPU (fp32) vs on the GPU (bf16), seeds 0-4", "real-core8,method=pt",
+     PT8),
+]
+# the first, CPU-only measurement (2-core machine, fp32, five seeds): kept for the record
+CPU = [
+    ("ssum vs pt", "real-core8,method=ssum", "real-core8,method=pt"),
+    ("ssum, router=constant vs pt", "real-abl-router-constant", "real-core8,method=pt"),
+    ("ssum, source_init=embedding vs pt", "real-abl-src-embedding", "real-core8,method=pt"),
+    ("ssum, source_init=zero vs pt (3 seeds)", "real-abl-src-zero", "real-core8,method=pt"),
+    ("mcat, product_norm=matched vs pt", "real-abl-product-matched,method=mcat",
+     "real-core8,method=pt"),
+]
+GEMMA_COMPARISONS = [
+    ("short schedule (80 steps): ssum vs pt", "gemma-short-gpu,method=ssum",
+     "gemma-short-gpu,method=pt"),
+    ("paper schedule (200 steps): ssum vs pt", "gemma-paper-gpu,method=ssum",
+     "gemma-paper-gpu,method=pt"),
+    ("paper vs short schedule, pt", "gemma-paper-gpu,method=pt", "gemma-short-gpu,method=pt"),
+    ("short schedule: msum vs pt", "gemma-short-product-gpu,method=msum",
+     "gemma-short-gpu,method=pt"),
+    ("short schedule: mcat vs pt", "gemma-short-product-gpu,method=mcat",
+     "gemma-short-gpu,method=pt"),
 ]
 
 
 def render(compt: Callable[..., str], header: str) -> str:
     """The page: generated tables (each under the command that made it), then the notes."""
-    parts = ["# Real text: composed prompts vs plain prompt tuning, and why\n",
-             "Reproduce: `compt data build real` once, then "
-             "`python benchmarks/bench_real.py` (runs every phase that is not done yet, "
-             "then rewrites this page; `--report` only rewrites it).\n", header + "\n"]
+    parts = ["# Real text: composed prompts vs plain prompt tuning, and why\n", header + "\n"]
 
     def section(title: str, *args: str) -> None:
         out = compt(*args, "--format", "markdown", check=False).strip()
         if out and "error" not in out.lower()[:20]:
             parts.append(f"### {title}\n\n`compt {' '.join(args)}`\n\n{out}\n")
 
-    parts.append(summary(compt))
-    section("All runs at k = 8 (rows: method, variant = what differs)",
-            "table", "-k", "8", "--rows", "method,k")
+    parts.append("## MiniLM (sentence encoder), `real_core`\n")
+    parts.append(summary(compt, "Main comparison: k = 8 and 16, ten seeds", MAIN))
+    parts.append(summary(compt, "Diagnosis: one change at a time, k = 8, five seeds",
+                         ABLATIONS))
+    section("All core runs (rows: method, k)", "table", "real-core-gpu", "real-core-cpu")
     parts.append(majority_baseline())
-    section("k = 16", "table", "-k", "16")
-    for title, runs, baseline in COMPARISONS:
+    for title, runs, baseline in MAIN[:3] + [ABLATIONS[-2]]:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
-    section("Per-prompt scores, ssum (seed 0, analysis on)", "heatmap", "real-analysis")
-    section("Router weights, ssum (seeds averaged)", "router", SSUM)
+    groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]} - {"real-sentiment-gpu"})
+    section("Every ablation run (rows: method, k; variant = what differs)", "table", *groups,
+            "--rows", "method,k")
+    section("The sentiment suite (`real_sentiment`: mr, rt, tweets, products, editorials)",
+            "table", "real-sentiment-gpu")
+    section("Per-prompt scores, ssum (seed 0, k = 8, analysis on)", "heatmap",
+            "real-analysis-gpu")
+    section("Router weights, ssum (k = 8, ten seeds averaged)", "router", SSUM8)
+    parts.append(summary(compt, "The first measurement, CPU only (for the record)", CPU))
+    parts.append("## Gemma 3 270M (causal LM), `mr`, `tweets`, `sms_spam`\n")
+    parts.append(summary(compt, "Paired comparisons", GEMMA_COMPARISONS, GEMMA))
+    section("All Gemma runs on the GPU", "table", "gemma-short-gpu", "gemma-paper-gpu",
+            "gemma-short-product-gpu", "--rows", "method,k", "--runs-dir", str(GEMMA))
     notes = ""
     if PAGE.is_file() and MARKER in PAGE.read_text():
         notes = MARKER + PAGE.read_text().split(MARKER, 1)[1]
     return "\n".join(parts) + "\n" + (notes or MARKER + "\n")
 
 
-def summary(compt: Callable[..., str]) -> str:
+def summary(compt: Callable[..., str], title: str, comparisons: list[tuple[str, str, str]],
+            runs_dir: Path = RUNS) -> str:
     """One line per paired comparison: what, pairs, mean difference, both p-values."""
-    lines = ["### Summary of the paired comparisons\n",
-             "Each line is `compt compare RUNS --baseline BASELINE` (full tables below): pairs "
-             "are (seed, task), the difference is in points of the task's primary score.\n",
-             "| comparison | pairs | mean difference | paired t-test p | Wilcoxon p |",
-             "|---|--:|--:|--:|--:|"]
-    for title, runs, baseline in COMPARISONS:
-        out = compt("compare", runs, "--baseline", baseline, "--format", "json", check=False)
+    lines = [f"### {title}\n",
+             "Each line is `compt compare RUNS --baseline BASELINE`: pairs are (seed, task), "
+             "the difference is in points of the task's primary score.\n",
+             "| comparison | runs | baseline | pairs | mean difference | t-test p | Wilcoxon p |",
+             "|---|---|---|--:|--:|--:|--:|"]
+    for name, runs, baseline in comparisons:
+        out = compt("compare", runs, "--baseline", baseline, "--format", "json",
+                    "--runs-dir", str(runs_dir), check=False)
         try:
             stats = json.loads(out)["extra"]["stats"]
         except (ValueError, KeyError, TypeError):
+            lines.append(f"| {name} | `{runs}` | `{baseline}` | 0 | not run | – | – |")
             continue
-        lines.append(f"| {title} | {stats['pairs']} | {stats['mean_diff']:+.2f} | "
-                     f"{_p(stats.get('t_p'))} | {_p(stats.get('wilcoxon_p'))} |")
+        lines.append(f"| {name} | `{runs}` | `{baseline}` | {stats['pairs']} | "
+                     f"{stats['mean_diff']:+.2f} | {_p(stats.get('t_p'))} | "
+                     f"{_p(stats.get('wilcoxon_p'))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -102,7 +145,7 @@ def majority_baseline() -> str:
     counts come from a finished run's prediction table: every run uses the same test set)."""
     for path in sorted(RUNS.glob("*/results.json")):
         results = json.loads(path.read_text())
-        if results.get("predictions"):
+        if results.get("predictions") and "mr" in results["predictions"]:
             break
     else:
         return ""
