@@ -232,8 +232,7 @@ class RunsScreen(ComptScreen):
         if any(self._passes_filter(self.rows[r]) != was for r, was in passed.items()):
             self.rebuild()  # a run entered or left the filtered view
             return
-        for run_id in passed:
-            self.table.update_row(run_id, self.rows[run_id].cells())
+        self.table.update_rows((run_id, self.rows[run_id].cells()) for run_id in passed)
         self.update_info()
 
     def _passes_filter(self, row: RunRow) -> bool:
@@ -334,23 +333,25 @@ class RunsScreen(ComptScreen):
         self.rebuild()
 
     def action_mark(self) -> None:
-        for row in self._cursor_rows():
-            self._set_mark(row, not row.marked)
+        self._set_marks([(row, not row.marked) for row in self._cursor_rows()])
         self.table.action_cursor_down()
         self.update_info()
 
     def action_mark_all(self) -> None:
         shown = {r.run_id for r in self.shown}
         mark = not shown <= self.marked
-        for run_id in self.marked | shown:
-            self._set_mark(self.rows[run_id], mark and run_id in shown)
+        self._set_marks([(self.rows[r], mark and r in shown) for r in self.marked | shown])
         self.update_info()
 
-    def _set_mark(self, row: RunRow, marked: bool) -> None:
-        if row.marked != marked:
-            row.apply(marked=marked)
-            (self.marked.add if marked else self.marked.discard)(row.run_id)
-            self.table.update_row(row.run_id, row.cells())
+    def _set_marks(self, marks: list[tuple[RunRow, bool]]) -> None:
+        """Mark or unmark rows; the table repaints the changed ones in one go."""
+        changed = []
+        for row, marked in marks:
+            if row.marked != marked:
+                row.apply(marked=marked)
+                (self.marked.add if marked else self.marked.discard)(row.run_id)
+                changed.append((row.run_id, row.cells()))
+        self.table.update_rows(changed)
 
     # -- what an action applies to ----------------------------------------------------
 

@@ -158,15 +158,51 @@ class RunsTable(KeysInOrder, DataTable):
     def _restore_scroll(self, top: int) -> None:
         self.scroll_to(x=self._keep_x, y=max(top, 0), animate=False, immediate=True)
 
-    def update_row(self, key: str, cells: dict[str, Cell]) -> int:
-        """Put new cells into the row ``key`` where their text changed; returns how many."""
-        shown = self._shown.get(key)
-        if shown is None:
-            return 0
-        changed = 0
-        for column, cell in cells.items():
-            if shown.get(column) != cell:
-                shown[column] = cell
-                self.update_cell(key, column, cell)
-                changed += 1
-        return changed
+    def update_rows(self, rows: Iterable[tuple[str, dict[str, Cell]]]) -> int:
+        """Put new cells into rows where their text changed, then repaint once.
+
+        ``DataTable.update_cell`` cannot forget one cell's cached rendering: the table's
+        caches are keyed by an update counter that every update bumps (the design chosen
+        in Textualize/textual#1483). Bumping it also drops the row order and the line
+        offsets of every row, which the next paint rebuilds: with 10,000 rows that was
+        a third of a refresh tick for the 20 rows that changed. Here the data is put in
+        place (``update_cell`` does the same) and only the cache entries of the changed
+        cells and rows are dropped; the row order and offsets stay valid, as no row moved
+        or changed height. (Private DataTable state: see test_runs_table_repaints_in_place.)
+        """
+        changed: dict[RowKey, set[ColumnKey]] = {}
+        for key, cells in rows:
+            shown = self._shown.get(key)
+            if shown is None:
+                continue
+            row_key = RowKey(key)
+            data = self._data[row_key]
+            for column, cell in cells.items():
+                if shown.get(column) != cell:
+                    shown[column] = cell
+                    column_key = ColumnKey(column)
+                    data[column_key] = cell
+                    changed.setdefault(row_key, set()).add(column_key)
+        if changed:
+            self._forget_rendering(changed)
+            self.refresh()
+        return sum(map(len, changed.values()))
+
+    def _forget_rendering(self, changed: dict[RowKey, set[ColumnKey]]) -> None:
+        """Drop what the table cached of these cells and their rows (not of the others).
+
+        Entries cached under an older update count (rows added, sorted, resized) can never
+        be hit again; they go too, so the caches scanned here stay a screenful small.
+        """
+        count = self._update_count
+        cells = self._cell_render_cache  # (row, column, style, cursor, hover, hover shown,
+        for key in [k for k in cells.keys()  # update count, pseudo classes)
+                    if k[6] != count or k[1] in changed.get(k[0], ())]:
+            cells.discard(key)
+        rows = self._row_render_cache  # (row, line, style, cursor, hover, cursor type,
+        for key in [k for k in rows.keys()  # cursor shown, hover shown, update count, ...)
+                    if k[8] != count or k[0] in changed]:
+            rows.discard(key)
+        for row_key in changed:  # (update count, row index)
+            self._row_renderable_cache.discard((count, self._row_locations.get(row_key)))
+        self._line_cache.clear()  # by screen line; rebuilt from the caches above
