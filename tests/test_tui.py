@@ -344,6 +344,59 @@ async def test_runs_table_repaints_in_place():
         assert await drawn() == off_screen
 
 
+async def test_a_new_run_keeps_the_selected_run_and_the_view(runs_dir):
+    """A run appearing at the top (newest first) shifts the rows by one: the cursor follows
+    its run, that run keeps its screen line and the horizontal scroll stays where it was,
+    also when the machine lags and two rebuilds run before the table repaints."""
+    from tui.messages import RunsLoaded
+    from tui.screens.runs import index_mtime
+
+    for i in range(40):
+        add_run(runs_dir, f"run-{i:02d}", i, method="ssum", seed=i)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen, table = app.runs_screen, app.runs_screen.table
+
+        def view() -> tuple[str | None, int, float, float]:  # run, row, screen line, scroll x
+            return (table.current_run_id, table.cursor_row, table.cursor_row - table.scroll_y,
+                    table.scroll_x)
+
+        async def settled() -> None:
+            await loaded(pilot)
+            await pilot.pause()  # the scroll is put back after the rows' first refresh
+
+        async def new_run(run_id: str, minute: int, rebuilds: int) -> None:
+            add_run(runs_dir, run_id, minute, method="pt", seed=minute)
+            RunStore(runs_dir).sync(run_id)
+            if rebuilds == 1:
+                screen.tick()  # the poller sees the index change and reloads
+            else:  # reloads queued behind each other, handled before any repaint
+                for _ in range(rebuilds):
+                    screen.post_message(RunsLoaded(screen._read_all(),
+                                                   index_mtime(runs_dir)))
+            await wait_for(pilot, lambda: column(app, "run")[0] == run_id)
+            await settled()
+
+        await pilot.press(*["down"] * 6, *["right"] * 4)
+        await settled()
+        run_id, row, line, x = view()
+        assert (run_id, row, line) == ("run-33", 6, 6) and x > 0
+        await new_run("new-1", 50, rebuilds=1)
+        assert view() == (run_id, row + 1, line, x)
+        await new_run("new-2", 51, rebuilds=2)
+        assert view() == (run_id, row + 2, line, x)
+        # scrolled down: the run stays on its screen line, not just in view
+        await pilot.press(*["down"] * 20, *["up"] * 4)
+        await settled()
+        run_id, row, line, x = view()
+        assert table.scroll_y > 0 and line > 0 and x > 0
+        await new_run("new-3", 52, rebuilds=2)
+        assert view() == (run_id, row + 1, line, x)
+        assert app.focused is table
+
+
 # -- stop / retry / delete ------------------------------------------------------------------
 
 

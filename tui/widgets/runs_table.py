@@ -48,8 +48,10 @@ class RunsTable(KeysInOrder, DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._shown: dict[str, dict[str, Cell]] = {}  # rows in the table, as shown
         self._generation = 0  # bumped by show(): a pending fill of an older show() stops
-        self._keep: tuple[str | None, int] | None = None  # (row key, screen line) to restore
-        self._keep_x = 0.0  # and the horizontal scroll
+        # the view to put back after show(): (row key, its screen line, horizontal scroll);
+        # pending until the scroll is restored, after the rows' first refresh
+        self._keep: tuple[str | None, int, float] | None = None
+        self._placed = False  # the cursor is back on the kept row
         self.filling = False  # rows of the last show() are still being added
 
     def on_mount(self) -> None:
@@ -102,13 +104,17 @@ class RunsTable(KeysInOrder, DataTable):
         The first screenfuls are added at once and painted; the rest follow in chunks
         after each refresh, so 10,000 runs never freeze the keyboard.
         """
-        keep = self.current_key if self._keep is None else self._keep[0]
-        line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
-        self._keep_x = self.scroll_x if self._keep is None else self._keep_x
+        if self._keep is None:
+            line = self.cursor_row - int(self.scroll_y)
+            self._keep = (self.current_key, max(line, 0), self.scroll_x)
+        # else an earlier show() has not put the view back yet: the table now shows its
+        # cleared state (cursor on row 0, no scroll), so that show()'s target still holds.
+        # (Two rebuilds before a repaint, as when a lagging app handles a reload and a
+        # live update back to back, used to lose the screen line and the horizontal scroll.)
         self.clear()
         self._shown = {}
         self._generation += 1
-        self._keep = (keep, max(line, 0))
+        self._placed = False
         self.filling = True
         gc.disable()  # see _filled
         self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
@@ -126,13 +132,16 @@ class RunsTable(KeysInOrder, DataTable):
             key = item_key(item)
             self._shown[key] = dict(item.cells())
             self.add_row(*self._shown[key].values(), key=key)
-        if self._keep is not None and self._keep[0] in self._shown:
-            keep, line = self._keep
+        last = start + size >= len(items)
+        if self._keep is not None and not self._placed and self._keep[0] in self._shown:
+            keep, line, _x = self._keep
             index = self.get_row_index(keep)
             self.move_cursor(row=index, scroll=False)
-            self.call_after_refresh(self._restore_scroll, index - line)
-            self._keep = None
-        if start + size < len(items):
+            self._placed = True
+            self.call_after_refresh(self._restore_view, generation, index - line)
+        elif self._keep is not None and not self._placed and (start == 0 or last):
+            self.call_after_refresh(self._restore_view, generation, None)  # x for now
+        if not last:
             self.call_after_refresh(self._add_chunk, items, start + size, generation, CHUNK)
         else:
             self._filled()
@@ -145,7 +154,6 @@ class RunsTable(KeysInOrder, DataTable):
         large table therefore goes to the collector's permanent generation (rows dropped
         later are still freed, by reference counting).
         """
-        self._keep = None
         self.filling = False
         if self.row_count >= FREEZE_ROWS:
             gc.freeze()
@@ -155,8 +163,19 @@ class RunsTable(KeysInOrder, DataTable):
         if self.filling:  # leaving mid-fill: give the collector back
             gc.enable()
 
-    def _restore_scroll(self, top: int) -> None:
-        self.scroll_to(x=self._keep_x, y=max(top, 0), animate=False, immediate=True)
+    def _restore_view(self, generation: int, top: int | None) -> None:
+        """Put back the horizontal scroll and, with ``top``, the kept row's screen line.
+
+        Done once the kept row is placed, or the rows are all in without it (it was
+        filtered out or deleted); until then a newer show() keeps the same target.
+        """
+        if generation != self._generation or self._keep is None:
+            return  # a newer show() owns the view
+        x = self._keep[2]
+        if top is not None or not self.filling:
+            self._keep = None
+        self.scroll_to(x=x, y=None if top is None else max(top, 0), animate=False,
+                       immediate=True)
 
     def update_rows(self, rows: Iterable[tuple[str, dict[str, Cell]]]) -> int:
         """Put new cells into rows where their text changed, then repaint once.
