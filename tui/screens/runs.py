@@ -86,6 +86,7 @@ class RunsScreen(ComptScreen):
         self._polling = False
         self._seen_history: set[str] = set()
         self._filter_timer: Timer | None = None
+        self._hint: str | None = None  # hint() of the current rows and filter (None: stale)
 
     @property
     def store(self) -> RunStore:
@@ -213,34 +214,38 @@ class RunsScreen(ComptScreen):
         self.rebuild()
 
     def on_runs_changed(self, message: RunsChanged) -> None:
+        terms = parse_query(self.view.query)
         passed = {}  # run id -> did it pass the filter before this change
         for run_id, summary in message.summaries.items():
             row = self.rows.get(run_id)
             if row is not None:
-                passed[run_id] = self._passes_filter(row)
+                passed[run_id] = matches(row.summary, terms)
                 row.apply(summary=summary)
         for update in message.updates:
             row = self.rows.get(update.run_id)
             if row is not None:
-                passed.setdefault(update.run_id, self._passes_filter(row))
+                passed.setdefault(update.run_id, matches(row.summary, terms))
+                before = row.summary
                 row.apply(status=update.status, losses=update.losses)
+                if row.summary is not before:  # a new state: the hint may read it
+                    self._hint = None
+        if message.summaries:
+            self._hint = None
         for run_id in passed:
             if self.rows[run_id].active:
                 self.active.add(run_id)
             else:
                 self.active.discard(run_id)
-        if any(self._passes_filter(self.rows[r]) != was for r, was in passed.items()):
+        if any(matches(self.rows[r].summary, terms) != was for r, was in passed.items()):
             self.rebuild()  # a run entered or left the filtered view
             return
         self.table.update_rows((run_id, self.rows[run_id].cells()) for run_id in passed)
         self.update_info()
 
-    def _passes_filter(self, row: RunRow) -> bool:
-        return matches(row.summary, parse_query(self.view.query))
-
     def rebuild(self) -> None:
         """Filter, sort and group the rows into the table (a full rebuild)."""
         items = self.view.arrange(self.rows.values())
+        self._hint = None
         self.groups = {i.key: i for i in items if isinstance(i, Group)}
         self.shown = [i for i in items if isinstance(i, RunRow)]
         self.table.show(items)
@@ -253,7 +258,9 @@ class RunsScreen(ComptScreen):
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
         parts += [f"sort {self.view.sort} {arrow}", f"group {self.view.group_by}"]
-        hint = self.hint()
+        if self._hint is None:  # kept between ticks: it reads a sample of 200 summaries
+            self._hint = self.hint()
+        hint = self._hint
         if hint:
             parts = [hint, *parts[:1]]
         info = self.query_one("#runs-info", Static)
