@@ -17,6 +17,7 @@ Two parts, both written to ``docs/results_baselines.md``:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -29,14 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench_real import BASE as REAL_BASE  # noqa: E402  (benchmarks/bench_real.py)
 from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
+from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 from compt import methods  # noqa: E402
 from compt.report import paired_comparison  # noqa: E402
 from compt.store import RunStore  # noqa: E402
 
-GROUP = "baselines"
-SETTINGS = ["epochs=8", "analysis=false", "eval_size=60", "checkpoint_every=0"]
+# suite -> the settings of every run on it: the short schedule on both; the real
+# suite with docs/results_real.md's protocol (so its pt / ssum / msum / mcat compare)
+SUITES = {
+    "builtin": ["epochs_preset=short", "analysis=false", "eval_size=200", "checkpoint_every=0"],
+    "real_core": [*REAL_BASE, "checkpoint_every=0"],
+}
 
 
 def compt(*args: str) -> str:
@@ -44,20 +51,19 @@ def compt(*args: str) -> str:
                           text=True, check=True, env={**os.environ, "NO_COLOR": "1"}).stdout
 
 
-def sweep(args) -> None:
-    grid = ["--grid", f"seed={args.seeds}", "--grid", f"k={args.ks}",
-            "--grid", f"method={args.methods}"]
-    sets = [x for s in [*SETTINGS, *args.sets] for x in ("--set", s)]
-    print(compt("sweep", *grid, *sets, "--jobs", str(args.jobs), "--group", GROUP,
-                "--runs-dir", str(args.runs_dir)))
-    store = RunStore(args.runs_dir)
-    while any(s.get("status") in ("queued", "running") for s in store.list(group=GROUP)):
-        time.sleep(30)
+def group_name(suite: str, suffix: str) -> str:
+    return ("baselines" if suite == "builtin" else f"baselines-{suite}") + suffix
 
 
-def paired_rows(store: RunStore, ks: list[int]) -> list[str]:
+def phases(args) -> list[Phase]:
+    grid = [f"seed={args.seeds}", f"k={args.ks}", f"method={args.methods}"]
+    return [Phase(args.runs_dir, group_name(suite, args.group_suffix),
+                  [*SUITES[suite], *args.sets], grid) for suite in args.suites.split(",")]
+
+
+def paired_rows(store: RunStore, group: str, ks: list[int]) -> list[str]:
     """Per k: each method against the best composition (highest mean average) at that k."""
-    done = store.list(status="done", group=GROUP)
+    done = store.list(status="done", group=group)
     lines = ["| k | method | vs | mean diff (points) | pairs | t-test p | Wilcoxon p |",
              "| --: | :-- | :-- | --: | --: | --: | --: |"]
     compositions = [m.name for m in methods.all_methods() if m.family == "composition"]
@@ -123,26 +129,62 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", type=Path, default=ROOT / "benchmarks" / "runs-baselines")
     parser.add_argument("--methods", default=",".join(methods.names()))
+    parser.add_argument("--suites", default="builtin,real_core", help=", ".join(SUITES))
     parser.add_argument("--ks", default="8,16")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], dest="sets",
-                        help="extra config key=value for every run")
+                        help="extra config key=value for every run (e.g. device=cuda)")
+    parser.add_argument("--group-suffix", default="", help="appended to every group name")
+    parser.add_argument("--until", type=float, help="start no run after this many seconds")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--no-report", action="store_true", help="train only")
     parser.add_argument("--rounds", type=int, default=5, help="speed: interleaved rounds")
     parser.add_argument("--steps", type=int, default=3, help="speed: steps per round")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "results_baselines.md")
     args = parser.parse_args()
     args.runs_dir.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
-        sweep(args)
+        run_phases(phases(args), args.jobs, args.until)
+    if not args.no_report:
+        write_page(args)
+
+
+def _compute(folder: Path) -> str:
+    """Where a run trained (device and precision), from its config.json."""
+    try:
+        return json.loads((folder / "config.json").read_text())["resolved"]["compute"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+
+
+def suite_section(args, store: RunStore, phase: Phase) -> str:
+    """One suite: its settings, the accuracy table and the paired tests."""
+    runs = store.list(group=phase.group)
+    minutes = sum(s.get("duration_s") or 0 for s in runs) / 60
+    computes = sorted({_compute(args.runs_dir / s["run_id"]) for s in runs})
+    table = compt("table", "--runs-dir", str(args.runs_dir), "--group", phase.group,
+                  "--format", "markdown")
+    return (
+        f"## {phase.group}\n\nSettings: `{' '.join(phase.sets)}` (everything else compt's "
+        f"defaults and each method's presets, docs/baselines.md); compute {', '.join(computes)}; "
+        f"{minutes:.0f} min of run time in all.\n\nCells: mean ± sample std over seeds "
+        f"(n = runs).\n\n{table}\n\n### Paired tests against the best composition\n\n"
+        "Pairs are (seed, task) with the same k; positive: the method scores higher than the "
+        "composition.\n\n"
+        + "\n".join(paired_rows(store, phase.group, [int(k) for k in args.ks.split(",")]))
+        + "\n"
+    )
+
+
+def write_page(args) -> None:
     load = os.getloadavg()
     speed, speed_setup = step_ratios(args.rounds, args.steps)
-    table = compt("table", "--runs-dir", str(args.runs_dir), "--group", GROUP,
-                  "--format", "markdown")
     store = RunStore(args.runs_dir)
-    minutes = sum(s.get("duration_s") or 0 for s in store.list(group=GROUP)) / 60
+    sections = [suite_section(args, store, p) for p in phases(args)
+                if store.list(group=p.group)]
     settings = " ".join(f"--set {s}" for s in args.sets)
+    suffix = f" --group-suffix={args.group_suffix}" if args.group_suffix else ""
     marker = "<!-- analysis: kept when the benchmark rewrites this page -->"
     notes = ""
     if args.out.is_file() and marker in args.out.read_text():
@@ -150,20 +192,15 @@ def main() -> None:
     args.out.write_text(
         "# Baselines in the few-shot protocol: pt, mtpt, SPoT, ATTEMPT, MPT vs ComPT\n\n"
         f"Command: `python benchmarks/bench_baselines.py --methods {args.methods} "
-        f"--ks {args.ks} --seeds {args.seeds} --jobs {args.jobs} {settings}`\n\n"
-        f"Machine: {cpu_name()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, CPU only, shared with other work (load average when "
-        f"the page was written: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}). Model "
-        f"all-MiniLM-L6-v2, suite `builtin` (6 tasks), settings {', '.join(SETTINGS)} "
-        f"(everything else compt's defaults and each method's presets, docs/baselines.md). "
-        f"{minutes:.0f} min of run time in all.\n\n"
-        "## Accuracy\n\nCells: mean ± sample std over seeds (n = runs).\n\n" + table +
-        "\n\n## Paired tests against the best composition\n\nPairs are (seed, task) with "
-        "the same k; positive: the method scores higher than the composition.\n\n"
-        + "\n".join(paired_rows(store, [int(k) for k in args.ks.split(",")])) +
-        f"\n\n## Step time\n\nOne training step in one process ({speed_setup}); "
-        f"median process CPU time over {args.rounds} interleaved rounds of {args.steps} "
-        "steps.\n\n" + "\n".join(speed) + "\n\n" + notes
+        f"--suites {args.suites} --ks {args.ks} --seeds {args.seeds} --jobs {args.jobs}"
+        f"{suffix} {settings}`\n\n"
+        f"Page written on {cpu_name()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()} (load average {load[0]:.1f} / {load[1]:.1f} / "
+        f"{load[2]:.1f}); where the runs trained is each section's `compute`. Model "
+        "all-MiniLM-L6-v2.\n\n" + "\n".join(sections) +
+        f"\n## Step time\n\nOne training step in one process on the machine that wrote the "
+        f"page ({speed_setup}); median process CPU time over {args.rounds} interleaved rounds "
+        f"of {args.steps} steps.\n\n" + "\n".join(speed) + "\n\n" + notes
     )
     print(f"wrote {args.out}")
 

@@ -1,55 +1,54 @@
 """Real-text benchmark: ComPT vs plain prompt tuning on the real suite, plus the ablations.
 
-Runs every phase as a ``compt sweep`` (two runs at a time, one thread each) into its own
-run store and waits for it; finished cells are skipped, so stopping and re-running
-continues. ``--report`` then writes docs/results_real.md from compt's own reports
-(``compt table``, ``compare``, ``heatmap``, ``router``). Needs the suite:
-``compt data build real``.
+Runs every phase's cells (``--jobs`` at a time, one thread each; benchmarks/pool.py) into
+its own run store; finished cells are skipped, so stopping and re-running continues.
+``--report`` then writes docs/results_real.md from compt's own reports (``compt table``,
+``compare``, ``heatmap``, ``router``). Needs the suite: ``compt data build real``.
 
     python benchmarks/bench_real.py                     # every phase, in priority order
-    python benchmarks/bench_real.py --phases core8      # one phase
+    python benchmarks/bench_real.py --phases core       # one phase
     python benchmarks/bench_real.py --report            # only rewrite the page
+    python benchmarks/bench_real.py --jobs 14 --set device=cuda --group-suffix=-gpu
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
+from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 RUNS = ROOT / "benchmarks" / "runs-real"
 PAGE = ROOT / "docs" / "results_real.md"
 # The measurement protocol (docs/results_real.md): CPU-sized, identical for every run.
 BASE = ["tasks=[real_core]", "k=8", "epochs_preset=short", "max_length=64", "eval_size=200",
         "analysis=false"]
-SEEDS5, SEEDS3 = "0,1,2,3,4", "0,1,2"
-# name -> (grid options, extra settings); the order is the priority order. The seeds are
-# what fitted into the time of the measurement on docs/results_real.md; raise them freely.
-PHASES: dict[str, tuple[list[str], list[str]]] = {
-    "core8": (["seed=" + SEEDS5, "method=pt,ssum"], []),
-    "abl-pool-inputs": (["seed=" + SEEDS5, "method=pt,ssum"], ["pool_prompt=false"]),
-    "core8-product": (["seed=" + SEEDS3, "method=msum,mcat"], []),
-    "analysis": (["method=ssum"], ["seed=0", "analysis=true"]),
-    "abl-lr-tenth": (["seed=" + SEEDS5, "method=pt,ssum"],
+SEEDS10, SEEDS5 = "0,1,2,3,4,5,6,7,8,9", "0,1,2,3,4"
+# name -> (seeds, grid options, extra settings); the order is the priority order.
+PHASES: dict[str, tuple[str, list[str], list[str]]] = {
+    "core": (SEEDS10, ["method=pt,ssum,msum,mcat", "k=8,16"], []),
+    "analysis": ("0", ["method=ssum"], ["analysis=true"]),
+    "abl-sources": (SEEDS5, ["n_sources=1,2"], ["method=ssum"]),
+    "abl-private-encoder": (SEEDS5, [], ["method=ssum", "private_encoder=false"]),
+    "abl-pool-inputs": (SEEDS5, ["method=pt,ssum"], ["pool_prompt=false"]),
+    "abl-lr-tenth": (SEEDS5, ["method=pt,ssum"],
                      ["lr_router=0.01", "lr_source=0.005", "lr_private=0.002"]),
-    "abl-product-matched": (["seed=" + SEEDS5, "method=msum,mcat"], ["product_norm=matched"]),
-    "abl-src-embedding": (["seed=" + SEEDS5], ["method=ssum", "source_init=embedding"]),
-    "abl-router-constant": (["seed=" + SEEDS5], ["method=ssum", "router=constant"]),
-    "abl-src-zero": (["seed=" + SEEDS5], ["method=ssum", "source_init=zero"]),
-    "abl-sources": (["seed=" + SEEDS5, "n_sources=1"], ["method=ssum"]),
-    "abl-private-encoder": (["seed=" + SEEDS5], ["method=ssum", "private_encoder=false"]),
-    "core8-product-more": (["seed=3,4", "method=msum,mcat"], []),
-    "core16": (["seed=" + SEEDS5, "method=pt,ssum"], ["k=16"]),
+    "abl-lr-hundredth": (SEEDS5, ["method=pt,ssum"],
+                         ["lr_router=0.001", "lr_source=0.0005", "lr_private=0.0002"]),
+    "abl-product-matched": (SEEDS5, ["method=msum,mcat"], ["product_norm=matched"]),
+    "abl-src-embedding": (SEEDS5, [], ["method=ssum", "source_init=embedding"]),
+    "abl-router-constant": (SEEDS5, [], ["method=ssum", "router=constant"]),
+    "abl-src-zero": (SEEDS5, [], ["method=ssum", "source_init=zero"]),
+    "sentiment": (SEEDS5, ["method=pt,ssum"], ["tasks=[real_sentiment]"]),
+    "paper-schedule": (SEEDS5, ["method=pt,ssum"], ["epochs_preset=paper"]),
 }
 
 
@@ -61,34 +60,35 @@ def compt(*args: str, check: bool = True) -> str:
     return done.stdout
 
 
-def group_active(group: str) -> bool:
-    runs = json.loads(compt("ls", "--group", group, "--format", "json"))
-    return any(r.get("status") in ("queued", "running") for r in runs)
-
-
-def run_phase(name: str) -> None:
-    grid, extra = PHASES[name]
-    args = ["sweep", "--group", f"real-{name}", "--jobs", "2"]
-    for setting in [*BASE, *extra]:
-        args += ["--set", setting]
-    for option in grid:
-        args += ["--grid", option]
-    began = time.time()
-    print(compt(*args).strip().splitlines()[-1], flush=True)
-    while group_active(f"real-{name}"):
-        time.sleep(20)
-    print(f"phase {name}: {(time.time() - began) / 60:.1f} min", flush=True)
+def phase(name: str, suffix: str = "", sets: tuple[str, ...] = (),
+          grid_over: tuple[str, ...] = ()) -> Phase:
+    """A phase as the pool runs it: group ``real-<name><suffix>``, in benchmarks/runs-real.
+    ``grid_over`` (``key=v1,v2``) replaces the phase's own values of that grid key."""
+    seeds, grid, extra = PHASES[name]
+    options = {o.split("=", 1)[0]: o for o in [f"seed={seeds}", *grid]}
+    options.update((o.split("=", 1)[0], o) for o in grid_over)
+    return Phase(RUNS, f"real-{name}{suffix}", [*BASE, *extra, *sets], list(options.values()))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phases", default=",".join(PHASES))
     parser.add_argument("--report", action="store_true", help="only write the page")
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        help="extra key=value for every run (e.g. device=cuda)")
+    parser.add_argument("--grid", action="append", default=[],
+                        help="key=v1,v2: replaces a phase's own grid values (e.g. seed=0,1)")
+    parser.add_argument("--group-suffix", default="", help="appended to every group name")
+    parser.add_argument("--until", type=float, help="start no run after this many seconds")
+    parser.add_argument("--no-report", action="store_true", help="train only")
     args = parser.parse_args()
     if not args.report:
-        for name in args.phases.split(","):
-            run_phase(name)
-    write_page()
+        phases = [phase(n, args.group_suffix, tuple(args.sets), tuple(args.grid))
+                  for n in args.phases.split(",")]
+        run_phases(phases, args.jobs, args.until)
+    if not args.no_report:
+        write_page()
 
 
 def write_page() -> None:

@@ -21,6 +21,15 @@ import yaml
 from compt.errors import ComptError
 
 
+def cache_dir() -> Path:
+    """compt's one cache: downloads, built suites, converted models; never the repository.
+
+    ``$COMPT_CACHE`` (``$COMPT_CACHE_DIR``, its older name, also works) or ~/.cache/compt.
+    """
+    root = os.environ.get("COMPT_CACHE") or os.environ.get("COMPT_CACHE_DIR")
+    return Path(root or Path.home() / ".cache" / "compt").expanduser()
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

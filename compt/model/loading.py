@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from compt.errors import ComptError
+from compt.files import cache_dir
 from compt.model.backbones import (
     BACKBONES,
     Backbone,
@@ -55,11 +56,6 @@ class ModelSource:
 
     def kwargs(self) -> dict:
         return {"gguf_file": self.gguf_file} if self.gguf_file else {}
-
-
-def cache_dir() -> Path:
-    """compt's own cache (converted models): ``COMPT_CACHE_DIR`` or ~/.cache/compt."""
-    return Path(os.environ.get("COMPT_CACHE_DIR") or Path.home() / ".cache" / "compt")
 
 
 def _minilm_path() -> str:

@@ -131,7 +131,11 @@ class ComposedPrompt(nn.Module):
 
     @property
     def length(self) -> int:
-        return self.method.target_len(self.private.raw.shape[1], self.n_sources)
+        """Tokens the composed prompt puts into the input (what ``max_length`` must leave
+        room for): the method's target length for the base length L, which the source
+        prompts have when there are any (mcat's private prompt is already M x L long)."""
+        base = self.sources.raw.shape[1] if self.sources is not None else self.private.raw.shape[1]
+        return self.method.target_len(base, self.n_sources)
 
     def forward(
         self, task_ids: torch.Tensor, temperature: float | None = None, mask: PromptMask = FULL,

@@ -8,10 +8,10 @@ nothing until a split is used, and a suite used before it is built says how to b
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from compt.errors import ComptError
+from compt.files import cache_dir
 from compt.tasks.base import Task
 from compt.tasks.local import load_task_file
 
@@ -45,12 +45,6 @@ REAL_SUITE_DESCRIPTIONS = {
     "real_controls": "Unrelated control tasks (real suite)",
     "real_core": "Six real tasks sized for a CPU: 3 sentiment, 2 spam, 1 control",
 }
-
-
-def cache_dir() -> Path:
-    """``$COMPT_CACHE`` or ``~/.cache/compt``: downloads and built suites, never the repo."""
-    root = os.environ.get("COMPT_CACHE") or Path.home() / ".cache" / "compt"
-    return Path(root).expanduser()
 
 
 def suite_dir() -> Path:
