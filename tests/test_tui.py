@@ -288,6 +288,115 @@ async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
         assert table.cursor_row - int(table.scroll_y) == line
 
 
+async def test_runs_table_repaints_in_place():
+    """Live updates replace cells without a rebuild (tui.widgets.runs_table.update_rows):
+    what the table then draws is what a table built from the new rows draws, for changed
+    rows on screen (the cursor's among them) and off screen, and nothing else moves."""
+    from textual.app import App
+    from textual.geometry import Region
+
+    from tui.rows import RunRow
+    from tui.widgets.runs_table import RunsTable
+
+    def rows(failed: set[int]) -> list[RunRow]:
+        return [RunRow({"run_id": f"run-{i:03d}", "status": "failed" if i in failed else "done",
+                        "method": "ssum", "k": 8, "seed": i % 3, "tasks": TASKS,
+                        "average": None if i in failed else i / 10}) for i in range(300)]
+
+    class TableApp(App):
+        def compose(self):
+            yield RunsTable()
+
+    app = TableApp()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(RunsTable)
+
+        async def drawn() -> list[str]:
+            await pilot.pause()
+            return [strip.text for strip in table.render_lines(Region(0, 0, *table.size))]
+
+        old = rows(set())
+        table.show(old)
+        await wait_for(pilot, lambda: not table.filling)
+        table.move_cursor(row=2)
+        before = await drawn()
+        changed = {2, 5, 250}  # the cursor's row, another on screen, one off screen
+        new = rows(changed)
+        cells = sum(a != b for o, n in zip(old, new, strict=True)
+                    for a, b in zip(o.cells().values(), n.cells().values(), strict=True))
+        assert cells > len(changed)  # status, progress, average
+        assert table.update_rows((r.run_id, r.cells()) for r in new) == cells
+        assert table.update_rows((r.run_id, r.cells()) for r in new) == 0  # nothing new
+        after = await drawn()
+        assert [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b] == [
+            3, 6]  # below the header line: rows 2 and 5, and only them
+        assert "failed" in after[3] and "failed" in after[6]
+        table.scroll_to(y=240, animate=False, immediate=True)
+        off_screen = await drawn()
+        assert "failed" in off_screen[250 - 240 + 1]
+        table.scroll_to(y=0, animate=False, immediate=True)
+        assert await drawn() == after
+        table.show(new)  # the same rows, built from scratch
+        await wait_for(pilot, lambda: not table.filling)
+        assert table.cursor_row == 2
+        assert await drawn() == after
+        table.scroll_to(y=240, animate=False, immediate=True)
+        assert await drawn() == off_screen
+
+
+async def test_a_new_run_keeps_the_selected_run_and_the_view(runs_dir):
+    """A run appearing at the top (newest first) shifts the rows by one: the cursor follows
+    its run, that run keeps its screen line and the horizontal scroll stays where it was,
+    also when the machine lags and two rebuilds run before the table repaints."""
+    from tui.messages import RunsLoaded
+    from tui.screens.runs import index_mtime
+
+    for i in range(40):
+        add_run(runs_dir, f"run-{i:02d}", i, method="ssum", seed=i)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        screen, table = app.runs_screen, app.runs_screen.table
+
+        def view() -> tuple[str | None, int, float, float]:  # run, row, screen line, scroll x
+            return (table.current_run_id, table.cursor_row, table.cursor_row - table.scroll_y,
+                    table.scroll_x)
+
+        async def settled() -> None:
+            await loaded(pilot)
+            await pilot.pause()  # the scroll is put back after the rows' first refresh
+
+        async def new_run(run_id: str, minute: int, rebuilds: int) -> None:
+            add_run(runs_dir, run_id, minute, method="pt", seed=minute)
+            RunStore(runs_dir).sync(run_id)
+            if rebuilds == 1:
+                screen.tick()  # the poller sees the index change and reloads
+            else:  # reloads queued behind each other, handled before any repaint
+                for _ in range(rebuilds):
+                    screen.post_message(RunsLoaded(screen._read_all(),
+                                                   index_mtime(runs_dir)))
+            await wait_for(pilot, lambda: column(app, "run")[0] == run_id)
+            await settled()
+
+        await pilot.press(*["down"] * 6, *["right"] * 4)
+        await settled()
+        run_id, row, line, x = view()
+        assert (run_id, row, line) == ("run-33", 6, 6) and x > 0
+        await new_run("new-1", 50, rebuilds=1)
+        assert view() == (run_id, row + 1, line, x)
+        await new_run("new-2", 51, rebuilds=2)
+        assert view() == (run_id, row + 2, line, x)
+        # scrolled down: the run stays on its screen line, not just in view
+        await pilot.press(*["down"] * 20, *["up"] * 4)
+        await settled()
+        run_id, row, line, x = view()
+        assert table.scroll_y > 0 and line > 0 and x > 0
+        await new_run("new-3", 52, rebuilds=2)
+        assert view() == (run_id, row + 1, line, x)
+        assert app.focused is table
+
+
 # -- stop / retry / delete ------------------------------------------------------------------
 
 

@@ -86,6 +86,7 @@ class RunsScreen(ComptScreen):
         self._polling = False
         self._seen_history: set[str] = set()
         self._filter_timer: Timer | None = None
+        self._hint: str | None = None  # hint() of the current rows and filter (None: stale)
 
     @property
     def store(self) -> RunStore:
@@ -213,35 +214,38 @@ class RunsScreen(ComptScreen):
         self.rebuild()
 
     def on_runs_changed(self, message: RunsChanged) -> None:
+        terms = parse_query(self.view.query)
         passed = {}  # run id -> did it pass the filter before this change
         for run_id, summary in message.summaries.items():
             row = self.rows.get(run_id)
             if row is not None:
-                passed[run_id] = self._passes_filter(row)
+                passed[run_id] = matches(row.summary, terms)
                 row.apply(summary=summary)
         for update in message.updates:
             row = self.rows.get(update.run_id)
             if row is not None:
-                passed.setdefault(update.run_id, self._passes_filter(row))
+                passed.setdefault(update.run_id, matches(row.summary, terms))
+                before = row.summary
                 row.apply(status=update.status, losses=update.losses)
+                if row.summary is not before:  # a new state: the hint may read it
+                    self._hint = None
+        if message.summaries:
+            self._hint = None
         for run_id in passed:
             if self.rows[run_id].active:
                 self.active.add(run_id)
             else:
                 self.active.discard(run_id)
-        if any(self._passes_filter(self.rows[r]) != was for r, was in passed.items()):
+        if any(matches(self.rows[r].summary, terms) != was for r, was in passed.items()):
             self.rebuild()  # a run entered or left the filtered view
             return
-        for run_id in passed:
-            self.table.update_row(run_id, self.rows[run_id].cells())
+        self.table.update_rows((run_id, self.rows[run_id].cells()) for run_id in passed)
         self.update_info()
-
-    def _passes_filter(self, row: RunRow) -> bool:
-        return matches(row.summary, parse_query(self.view.query))
 
     def rebuild(self) -> None:
         """Filter, sort and group the rows into the table (a full rebuild)."""
         items = self.view.arrange(self.rows.values())
+        self._hint = None
         self.groups = {i.key: i for i in items if isinstance(i, Group)}
         self.shown = [i for i in items if isinstance(i, RunRow)]
         self.table.show(items)
@@ -254,7 +258,9 @@ class RunsScreen(ComptScreen):
         if self.marked:
             parts.append(f"{len(self.marked)} marked")
         parts += [f"sort {self.view.sort} {arrow}", f"group {self.view.group_by}"]
-        hint = self.hint()
+        if self._hint is None:  # kept between ticks: it reads a sample of 200 summaries
+            self._hint = self.hint()
+        hint = self._hint
         if hint:
             parts = [hint, *parts[:1]]
         info = self.query_one("#runs-info", Static)
@@ -334,23 +340,25 @@ class RunsScreen(ComptScreen):
         self.rebuild()
 
     def action_mark(self) -> None:
-        for row in self._cursor_rows():
-            self._set_mark(row, not row.marked)
+        self._set_marks([(row, not row.marked) for row in self._cursor_rows()])
         self.table.action_cursor_down()
         self.update_info()
 
     def action_mark_all(self) -> None:
         shown = {r.run_id for r in self.shown}
         mark = not shown <= self.marked
-        for run_id in self.marked | shown:
-            self._set_mark(self.rows[run_id], mark and run_id in shown)
+        self._set_marks([(self.rows[r], mark and r in shown) for r in self.marked | shown])
         self.update_info()
 
-    def _set_mark(self, row: RunRow, marked: bool) -> None:
-        if row.marked != marked:
-            row.apply(marked=marked)
-            (self.marked.add if marked else self.marked.discard)(row.run_id)
-            self.table.update_row(row.run_id, row.cells())
+    def _set_marks(self, marks: list[tuple[RunRow, bool]]) -> None:
+        """Mark or unmark rows; the table repaints the changed ones in one go."""
+        changed = []
+        for row, marked in marks:
+            if row.marked != marked:
+                row.apply(marked=marked)
+                (self.marked.add if marked else self.marked.discard)(row.run_id)
+                changed.append((row.run_id, row.cells()))
+        self.table.update_rows(changed)
 
     # -- what an action applies to ----------------------------------------------------
 

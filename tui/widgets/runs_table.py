@@ -48,8 +48,10 @@ class RunsTable(KeysInOrder, DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kwargs)
         self._shown: dict[str, dict[str, Cell]] = {}  # rows in the table, as shown
         self._generation = 0  # bumped by show(): a pending fill of an older show() stops
-        self._keep: tuple[str | None, int] | None = None  # (row key, screen line) to restore
-        self._keep_x = 0.0  # and the horizontal scroll
+        # the view to put back after show(): (row key, its screen line, horizontal scroll);
+        # pending until the scroll is restored, after the rows' first refresh
+        self._keep: tuple[str | None, int, float] | None = None
+        self._placed = False  # the cursor is back on the kept row
         self.filling = False  # rows of the last show() are still being added
 
     def on_mount(self) -> None:
@@ -102,13 +104,17 @@ class RunsTable(KeysInOrder, DataTable):
         The first screenfuls are added at once and painted; the rest follow in chunks
         after each refresh, so 10,000 runs never freeze the keyboard.
         """
-        keep = self.current_key if self._keep is None else self._keep[0]
-        line = self.cursor_row - int(self.scroll_y) if self._keep is None else self._keep[1]
-        self._keep_x = self.scroll_x if self._keep is None else self._keep_x
+        if self._keep is None:
+            line = self.cursor_row - int(self.scroll_y)
+            self._keep = (self.current_key, max(line, 0), self.scroll_x)
+        # else an earlier show() has not put the view back yet: the table now shows its
+        # cleared state (cursor on row 0, no scroll), so that show()'s target still holds.
+        # (Two rebuilds before a repaint, as when a lagging app handles a reload and a
+        # live update back to back, used to lose the screen line and the horizontal scroll.)
         self.clear()
         self._shown = {}
         self._generation += 1
-        self._keep = (keep, max(line, 0))
+        self._placed = False
         self.filling = True
         gc.disable()  # see _filled
         self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
@@ -126,13 +132,16 @@ class RunsTable(KeysInOrder, DataTable):
             key = item_key(item)
             self._shown[key] = dict(item.cells())
             self.add_row(*self._shown[key].values(), key=key)
-        if self._keep is not None and self._keep[0] in self._shown:
-            keep, line = self._keep
+        last = start + size >= len(items)
+        if self._keep is not None and not self._placed and self._keep[0] in self._shown:
+            keep, line, _x = self._keep
             index = self.get_row_index(keep)
             self.move_cursor(row=index, scroll=False)
-            self.call_after_refresh(self._restore_scroll, index - line)
-            self._keep = None
-        if start + size < len(items):
+            self._placed = True
+            self.call_after_refresh(self._restore_view, generation, index - line)
+        elif self._keep is not None and not self._placed and (start == 0 or last):
+            self.call_after_refresh(self._restore_view, generation, None)  # x for now
+        if not last:
             self.call_after_refresh(self._add_chunk, items, start + size, generation, CHUNK)
         else:
             self._filled()
@@ -145,7 +154,6 @@ class RunsTable(KeysInOrder, DataTable):
         large table therefore goes to the collector's permanent generation (rows dropped
         later are still freed, by reference counting).
         """
-        self._keep = None
         self.filling = False
         if self.row_count >= FREEZE_ROWS:
             gc.freeze()
@@ -155,18 +163,65 @@ class RunsTable(KeysInOrder, DataTable):
         if self.filling:  # leaving mid-fill: give the collector back
             gc.enable()
 
-    def _restore_scroll(self, top: int) -> None:
-        self.scroll_to(x=self._keep_x, y=max(top, 0), animate=False, immediate=True)
+    def _restore_view(self, generation: int, top: int | None) -> None:
+        """Put back the horizontal scroll and, with ``top``, the kept row's screen line.
 
-    def update_row(self, key: str, cells: dict[str, Cell]) -> int:
-        """Put new cells into the row ``key`` where their text changed; returns how many."""
-        shown = self._shown.get(key)
-        if shown is None:
-            return 0
-        changed = 0
-        for column, cell in cells.items():
-            if shown.get(column) != cell:
-                shown[column] = cell
-                self.update_cell(key, column, cell)
-                changed += 1
-        return changed
+        Done once the kept row is placed, or the rows are all in without it (it was
+        filtered out or deleted); until then a newer show() keeps the same target.
+        """
+        if generation != self._generation or self._keep is None:
+            return  # a newer show() owns the view
+        x = self._keep[2]
+        if top is not None or not self.filling:
+            self._keep = None
+        self.scroll_to(x=x, y=None if top is None else max(top, 0), animate=False,
+                       immediate=True)
+
+    def update_rows(self, rows: Iterable[tuple[str, dict[str, Cell]]]) -> int:
+        """Put new cells into rows where their text changed, then repaint once.
+
+        ``DataTable.update_cell`` cannot forget one cell's cached rendering: the table's
+        caches are keyed by an update counter that every update bumps (the design chosen
+        in Textualize/textual#1483). Bumping it also drops the row order and the line
+        offsets of every row, which the next paint rebuilds: with 10,000 rows that was
+        a third of a refresh tick for the 20 rows that changed. Here the data is put in
+        place (``update_cell`` does the same) and only the cache entries of the changed
+        cells and rows are dropped; the row order and offsets stay valid, as no row moved
+        or changed height. (Private DataTable state: see test_runs_table_repaints_in_place.)
+        """
+        changed: dict[RowKey, set[ColumnKey]] = {}
+        for key, cells in rows:
+            shown = self._shown.get(key)
+            if shown is None:
+                continue
+            row_key = RowKey(key)
+            data = self._data[row_key]
+            for column, cell in cells.items():
+                if shown.get(column) != cell:
+                    shown[column] = cell
+                    column_key = ColumnKey(column)
+                    data[column_key] = cell
+                    changed.setdefault(row_key, set()).add(column_key)
+        if changed:
+            self._forget_rendering(changed)
+            self.refresh()
+        return sum(map(len, changed.values()))
+
+    def _forget_rendering(self, changed: dict[RowKey, set[ColumnKey]]) -> None:
+        """Drop what the table cached of these cells and their rows (not of the others).
+
+        Entries cached under an older update count (rows added, sorted, resized) can never
+        be hit again; they go too, so the caches scanned here stay a screenful small.
+        """
+        count = self._update_count
+        cells = self._cell_render_cache  # (row, column, style, cursor, hover, hover shown,
+        for key in [k for k in cells.keys()  # update count, pseudo classes)
+                    if k[6] != count or k[1] in changed.get(k[0], ())]:
+            cells.discard(key)
+        rows = self._row_render_cache  # (row, line, style, cursor, hover, cursor type,
+        for key in [k for k in rows.keys()  # cursor shown, hover shown, update count, ...)
+                    if k[8] != count or k[0] in changed]:
+            rows.discard(key)
+        for row_key in changed:  # (update count, row index)
+            self._row_renderable_cache.discard((count, self._row_locations.get(row_key)))
+        self._line_cache.clear()  # by screen line; rebuilt from the caches above
