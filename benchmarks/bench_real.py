@@ -55,7 +55,7 @@ PHASES: dict[str, tuple[str, list[str], list[str]]] = {
 def compt(*args: str, check: bool = True) -> str:
     store = [] if "--runs-dir" in args else ["--runs-dir", str(RUNS)]
     cmd = [sys.executable, "-m", "compt", *args, *store]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
     return done.stdout

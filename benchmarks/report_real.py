@@ -18,7 +18,7 @@ from pathlib import Path
 MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "results_real.md"
 RUNS = PAGE.parent.parent / "benchmarks" / "runs-real"
-GEMMA = PAGE.parent.parent / "benchmarks" / "runs-gemma"
+GEMMA = Path("benchmarks") / "runs-gemma"  # relative to the repository root (the cwd)
 
 
 def core(method: str, k: int) -> str:
