@@ -9,7 +9,7 @@ label alone, so two different configurations are never silently averaged togethe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ NOT_IDENTITY = META_KEYS + SEED_KEYS
 METHOD_ORDER = METHODS  # the registry's order: pt, the baselines, the compositions
 _MISSING = object()
 
-Summary = dict[str, Any]
+# An index summary (compt.store.Summary) seen as a read-only mapping: views look fields up by
+# name (row keys come from the user) and tolerate absent ones, so partial summaries work too.
+Summary = Mapping[str, Any]
 ConfigLookup = Callable[[Summary], dict[str, Any]]
 
 
@@ -283,11 +285,12 @@ def mark_best(rows: Sequence[Row], columns: Iterable[str], digits: int = 1) -> N
     Nothing is marked in a column with fewer than two rows holding a value.
     """
     for column in columns:
-        cells = [r.cells[column] for r in rows if r.cells[column].mean is not None]
-        top = sorted({round(c.mean, digits) for c in cells}, reverse=True)[:2]
-        places = {value: place for place, value in enumerate(top, 1)} if len(cells) > 1 else {}
-        for cell in cells:
-            cell.rank = places.get(round(cell.mean, digits))
+        cells = (r.cells[column] for r in rows)
+        shown = [(cell, round(cell.mean, digits)) for cell in cells if cell.mean is not None]
+        top = sorted({mean for _, mean in shown}, reverse=True)[:2]
+        places = {value: place for place, value in enumerate(top, 1)} if len(shown) > 1 else {}
+        for cell, mean in shown:
+            cell.rank = places.get(mean)
 
 
 def build_table(
@@ -331,7 +334,7 @@ def build_table(
                 per_column[AVERAGE].append(average)
         cells = {c: make_cell(v) for c, v in per_column.items()}
         labels = (*config.labels, config.variant) if with_variant else config.labels
-        table_rows.append(Row(labels, config.key, [s.get("run_id") for s in config.runs], cells))
+        table_rows.append(Row(labels, config.key, [s["run_id"] for s in config.runs], cells))
     label_names = (*rows, "variant") if with_variant else rows
     mark_best(table_rows, columns, digits)
     expected = seeds if seeds else max(r.n_runs for r in table_rows)
