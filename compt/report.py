@@ -206,8 +206,13 @@ def labelled_groups(
     summaries: Iterable[Summary],
     rows: Sequence[str] = DEFAULT_ROWS,
     config_of: ConfigLookup | None = None,
+    pool: bool = False,
 ) -> list[Configuration]:
-    """Configurations in table order (pt first, numbers numerically), each labelled by ``rows``."""
+    """Configurations in table order (pt first, numbers numerically), each labelled by ``rows``.
+
+    ``pool``: one configuration per label, the runs of every configuration under it
+    counted as its seeds (e.g. the same grid trained partly on a GPU, partly on a CPU,
+    whose identities differ in ``compute``)."""
     by_label: dict[tuple[str, ...], list[list[Summary]]] = {}
     for group in group_by_config(summaries).values():
         label = tuple(label_text(lookup(group[0], k)) for k in rows)
@@ -215,6 +220,8 @@ def labelled_groups(
     out = []
     for label in sorted(by_label, key=lambda lab: tuple(_sort_key(t) for t in lab)):
         groups = by_label[label]
+        if pool:
+            groups = [[s for g in groups for s in g]]
         named = zip(groups, variant_labels(groups, config_of), strict=True)
         for group, variant in sorted(named, key=lambda gv: gv[1]):
             key = str(group[0].get("config_key"))
@@ -301,12 +308,14 @@ def build_table(
     config_of: ConfigLookup | None = None,
     digits: int = 1,
     title: str = "",
+    pool: bool = False,
 ) -> Table:
     """Group runs by configuration and aggregate each task over seeds.
 
     ``rows`` are the label keys (summary fields or hparams); configurations that share
-    a label get a ``variant`` label naming what differs. ``seeds`` is how many runs a
-    complete configuration has (default: the most any configuration has).
+    a label get a ``variant`` label naming what differs, unless ``pool`` makes them one
+    row (labelled_groups). ``seeds`` is how many runs a complete configuration has
+    (default: the most any configuration has).
     """
     ordered = run_order(summaries)
     if not ordered:
@@ -321,7 +330,7 @@ def build_table(
     columns = [*task_order(ordered), AVERAGE]
     fallbacks = 0
     table_rows: list[Row] = []
-    configs = labelled_groups(ordered, rows, config_of)
+    configs = labelled_groups(ordered, rows, config_of, pool)
     with_variant = any(c.variant for c in configs)
     for config in configs:
         per_column: dict[str, list[float]] = {c: [] for c in columns}

@@ -185,6 +185,10 @@ def table_cmd(
     seeds: Annotated[int | None, typer.Option(help="Seeds a complete row has (default: the "
                                               "most any row has).")] = None,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    pool: Annotated[bool, typer.Option(
+        "--pool", help="One row per --rows label: runs of configurations that differ in "
+        "anything else (e.g. seeds trained on a GPU and on a CPU) are pooled as its "
+        "seeds.")] = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
@@ -192,7 +196,8 @@ def table_cmd(
 ) -> None:
     """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits)
+    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits,
+                        pool=pool)
     emit(table, fmt, output, wide)
 
 
