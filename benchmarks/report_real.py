@@ -140,7 +140,7 @@ def summary(compt: Callable[..., str], title: str, comparisons: list[tuple[str, 
 
 
 def _p(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return "–" if value is None else "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def majority_baseline() -> str:
