@@ -55,6 +55,10 @@ ABLATIONS = [
      "real-sentiment-gpu,method=ssum", "real-sentiment-gpu,method=pt"),
     ("sentiment suite at learning rates / 10 (CPU): ssum vs pt",
      "real-sentiment-lr-tenth-cpu,method=ssum", "real-sentiment-lr-tenth-cpu,method=pt"),
+    ("sentiment suite, 1 source (CPU): ssum vs pt", "real-sentiment-1src-cpu",
+     "real-sentiment-gpu,method=pt"),
+    ("sentiment suite, 1 source vs 3 sources, ssum", "real-sentiment-1src-cpu",
+     "real-sentiment-gpu,method=ssum"),
     ("device: pt on the CPU (fp32) vs on the GPU (bf16), seeds 0-4", "real-core8,method=pt",
      PT8),
 ]
@@ -95,14 +99,17 @@ def render(compt: Callable[..., str], header: str) -> str:
                          ABLATIONS))
     section("All core runs (rows: method, k)", "table", "real-core-gpu", "real-core-cpu")
     parts.append(majority_baseline())
-    for title, runs, baseline in MAIN[:3] + [ABLATIONS[-2]]:
+    detailed = MAIN[:3] + [a for a in ABLATIONS if a[0].startswith("sentiment suite")]
+    for title, runs, baseline in detailed:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
     groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]}
-                    - {"real-sentiment-gpu", "real-sentiment-lr-tenth-cpu"})
+                    - {"real-sentiment-gpu", "real-sentiment-lr-tenth-cpu",
+                       "real-sentiment-1src-cpu"})
     section("Every ablation run (rows: method, k; variant = what differs)", "table", *groups,
             "--rows", "method,k")
     section("The sentiment suite (`real_sentiment`: mr, rt, tweets, products, editorials)",
-            "table", "real-sentiment-gpu", "real-sentiment-lr-tenth-cpu", "--rows", "method,k")
+            "table", "real-sentiment-gpu", "real-sentiment-lr-tenth-cpu", "real-sentiment-1src-cpu",
+            "--rows", "method,k")
     section("Per-prompt scores, ssum (seed 0, k = 8, analysis on)", "heatmap",
             "real-analysis-gpu")
     section("Router weights, ssum (k = 8, ten seeds averaged)", "router", SSUM8)
