@@ -99,10 +99,14 @@ class GridTable(DataTable):
         self.load_to(round(new_value))
 
     def watch_virtual_size(self) -> None:
-        """The added columns are measured (on idle): finish a scroll that waited for them."""
+        """The added columns are in the virtual size (DataTable sets it on idle): finish a
+        scroll that waited for them."""
         if self._target_x is not None:
             x, self._target_x = self._target_x, None
-            self.scroll_columns(x)
+            self.scroll_to(x=x, animate=False, immediate=True)
+
+    def on_resize(self) -> None:
+        self.load_to(round(self.scroll_x))  # a wider terminal shows more columns
 
     def full_max_scroll_x(self) -> int:
         """``max_scroll_x`` once every column is in (``Widget.max_scroll_x``'s formula)."""
