@@ -172,12 +172,14 @@ def suite_section(args, store: RunStore, suite: str) -> str:
     computes = {g: sorted({_compute(args.runs_dir / s["run_id"]) for s in store.list(group=g)})
                 for g in groups}
     where = "; ".join(f"`{g}`: {', '.join(c)}" for g, c in computes.items())
-    table = compt("table", *groups, "--runs-dir", str(args.runs_dir), "--format", "markdown")
+    table = compt("table", *groups, "--pool", "--runs-dir", str(args.runs_dir),
+                  "--format", "markdown")
     return (
         f"## {suite}\n\nSettings: `{' '.join(SUITES[suite])}` (everything else compt's "
         f"defaults and each method's presets, docs/baselines.md). Groups and where they "
         f"trained: {where}; {minutes:.0f} min of run time in all.\n\nCells: mean ± sample "
-        f"std over seeds (n = runs).\n\n{table}\n\n### Paired tests against the best "
+        f"std over seeds (n = runs; `compt table {' '.join(groups)} --pool`: a row pools a "
+        f"configuration's GPU and CPU seeds).\n\n{table}\n\n### Paired tests against the best "
         "composition\n\nPairs are (seed, task) with the same k; positive: the method scores "
         "higher than the composition.\n\n"
         + "\n".join(paired_rows(store, groups, [int(k) for k in args.ks.split(",")])) + "\n"

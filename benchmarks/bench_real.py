@@ -49,13 +49,16 @@ PHASES: dict[str, tuple[str, list[str], list[str]]] = {
     "abl-src-zero": (SEEDS5, [], ["method=ssum", "source_init=zero"]),
     "sentiment": (SEEDS5, ["method=pt,ssum"], ["tasks=[real_sentiment]"]),
     "paper-schedule": (SEEDS5, ["method=pt,ssum"], ["epochs_preset=paper"]),
+    "sentiment-lr-tenth": (SEEDS5, ["method=pt,ssum"],
+                           ["tasks=[real_sentiment]", "lr_router=0.01", "lr_source=0.005",
+                            "lr_private=0.002"]),
 }
 
 
 def compt(*args: str, check: bool = True) -> str:
     store = [] if "--runs-dir" in args else ["--runs-dir", str(RUNS)]
     cmd = [sys.executable, "-m", "compt", *args, *store]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT)
     if check and done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr}")
     return done.stdout

@@ -18,7 +18,7 @@ from pathlib import Path
 MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "results_real.md"
 RUNS = PAGE.parent.parent / "benchmarks" / "runs-real"
-GEMMA = PAGE.parent.parent / "benchmarks" / "runs-gemma"
+GEMMA = Path("benchmarks") / "runs-gemma"  # relative to the repository root (the cwd)
 
 
 def core(method: str, k: int) -> str:
@@ -53,6 +53,8 @@ ABLATIONS = [
     ("paper schedule vs short, pt", "real-paper-schedule-gpu,method=pt", PT8),
     ("sentiment suite (5 related tasks): ssum vs pt",
      "real-sentiment-gpu,method=ssum", "real-sentiment-gpu,method=pt"),
+    ("sentiment suite at learning rates / 10 (CPU): ssum vs pt",
+     "real-sentiment-lr-tenth-cpu,method=ssum", "real-sentiment-lr-tenth-cpu,method=pt"),
     ("device: pt on the CPU (fp32) vs on the GPU (bf16), seeds 0-4", "real-core8,method=pt",
      PT8),
 ]
@@ -95,11 +97,12 @@ def render(compt: Callable[..., str], header: str) -> str:
     parts.append(majority_baseline())
     for title, runs, baseline in MAIN[:3] + [ABLATIONS[-2]]:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
-    groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]} - {"real-sentiment-gpu"})
+    groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]}
+                    - {"real-sentiment-gpu", "real-sentiment-lr-tenth-cpu"})
     section("Every ablation run (rows: method, k; variant = what differs)", "table", *groups,
             "--rows", "method,k")
     section("The sentiment suite (`real_sentiment`: mr, rt, tweets, products, editorials)",
-            "table", "real-sentiment-gpu")
+            "table", "real-sentiment-gpu", "real-sentiment-lr-tenth-cpu", "--rows", "method,k")
     section("Per-prompt scores, ssum (seed 0, k = 8, analysis on)", "heatmap",
             "real-analysis-gpu")
     section("Router weights, ssum (k = 8, ten seeds averaged)", "router", SSUM8)

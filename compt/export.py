@@ -89,9 +89,14 @@ def count_text(row: Row, expected: int) -> str:
     return f"{row.n_runs}/{expected}" if row.n_runs < expected else str(row.n_runs)
 
 
+def _by_rank(cell: Cell, best: str, second: str, other: str) -> str:
+    """``best`` or ``second`` for a cell ranked first or second in its column, else ``other``."""
+    return best if cell.rank == 1 else second if cell.rank == 2 else other
+
+
 def _mark(cell: Cell) -> str:
     """The rank marker, or a space so that marked and unmarked numbers stay aligned."""
-    return {1: BEST_MARK, 2: SECOND_MARK}.get(cell.rank, " ")
+    return _by_rank(cell, BEST_MARK, SECOND_MARK, " ")
 
 
 def _clean(x: float | None) -> float | None:
@@ -138,7 +143,7 @@ def _padded_rows(table: Table) -> list[list[Piece]]:
             core = f"{mean} {rest}".rstrip()
             pad = left - len(mean)
             text = f"{' ' * pad}{core}".ljust(left + 1 + right)
-            pieces.append((text, _RANK_STYLE.get(cell.rank, ""), pad, pad + len(core)))
+            pieces.append((text, _by_rank(cell, "bold", "underline", ""), pad, pad + len(core)))
         columns.append(pieces)
     counts = [count_text(row, table.expected) for row in table.rows]
     columns.append([(c, "yellow" if table.short(r) else "", 0, len(c))
@@ -185,9 +190,6 @@ def table_lines(table: Table) -> Text:
     return out  # never folds a line: pipe it into `less -S`
 
 
-_RANK_STYLE = {1: "bold", 2: "underline"}
-
-
 def _md_escape(text: str) -> str:
     return text.replace("|", "\\|")
 
@@ -202,7 +204,7 @@ def table_markdown(table: Table) -> str:
         for column in table.columns:
             cell = row.cells[column]
             text = cell_text(cell, row, table.digits)
-            cells.append({1: f"**{text}**", 2: f"_{text}_"}.get(cell.rank, text))
+            cells.append(_by_rank(cell, f"**{text}**", f"_{text}_", text))
         lines.append(_md_row([*row.labels, *cells, count_text(row, table.expected)]))
     lines += ["", "Bold: best in column; italic: second.", *table.notes]
     return "\n".join(lines) + "\n"
@@ -234,8 +236,7 @@ def table_latex(table: Table) -> str:
         for column in table.columns:
             cell = row.cells[column]
             text = latex_escape(cell_text(cell, row, table.digits))
-            cells.append({1: f"\\textbf{{{text}}}", 2: f"\\underline{{{text}}}"}.get(cell.rank,
-                                                                                     text))
+            cells.append(_by_rank(cell, f"\\textbf{{{text}}}", f"\\underline{{{text}}}", text))
         labels = [latex_escape(label) for label in row.labels]
         lines.append(" & ".join([*labels, *cells, count_text(row, table.expected)]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
@@ -294,7 +295,8 @@ LOW, HIGH = (247, 251, 255), (8, 48, 107)  # a light-to-dark blue scale
 
 
 def shade_rgb(shade: float) -> tuple[int, int, int]:
-    return tuple(round(lo + (hi - lo) * shade) for lo, hi in zip(LOW, HIGH, strict=True))
+    red, green, blue = (round(lo + (hi - lo) * shade) for lo, hi in zip(LOW, HIGH, strict=True))
+    return red, green, blue
 
 
 def matrix_cell_style(matrix: Matrix, value: float | None) -> Style:

@@ -8,6 +8,7 @@ Builders take plain ``results.json`` dicts and index summaries, so they are easy
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,23 +121,24 @@ def _profiles(router: dict, tasks: Sequence[str]) -> list[list[float]]:
             for i in range(len(router["sources"]))]
 
 
-def source_alignment(routers: Sequence[dict]) -> list[list[int]] | None:
+def source_alignment(routers: Sequence[dict | None]) -> list[list[int]] | None:
     """For each run, ``order[j]``: the index of its source that matches the first run's
     source j. ``None`` when that cannot be told: a run without a router, different source
     counts, or a first run whose sources all have the same profile (a constant router)."""
-    if not routers or any(not r or not r.get("weights") for r in routers):
+    present = [r for r in routers if r and r.get("weights")]
+    if not present or len(present) < len(routers):
         return None
-    if len({len(r["sources"]) for r in routers}) > 1:
+    if len({len(r["sources"]) for r in present}) > 1:
         return None
     import numpy as np
     from scipy.optimize import linear_sum_assignment
 
-    tasks = list(routers[0]["tasks"])
-    reference = np.array(_profiles(routers[0], tasks))
+    tasks = list(present[0]["tasks"])
+    reference = np.array(_profiles(present[0], tasks))
     if np.ptp(reference, axis=0).max() < 1e-6:
         return None
     orders = []
-    for router in routers:
+    for router in present:
         profile = np.array(_profiles(router, tasks))
         cost = ((reference[:, None, :] - profile[None, :, :]) ** 2).sum(axis=-1)
         _, order = linear_sum_assignment(cost)
@@ -320,13 +322,19 @@ def seeds_matrix(summaries: Sequence[Summary], value: str = "last", title: str =
                   extra={"run_ids": [s.get("run_id") for s in runs]})
 
 
+def _mean(values: Sequence[float]) -> float:
+    """The mean of a list known to be non-empty (each of a comparison's tasks has a pair)."""
+    return math.fsum(values) / len(values)
+
+
 def comparison_matrix(comparison: Comparison, digits: int = 1) -> Matrix:
     """Per-task means of the matched pairs on both sides, their difference and count."""
-    rows, values = [], []
+    rows: list[str] = []
+    values: list[list[float | None]] = []
     for task in [*comparison.tasks, AVERAGE]:
         pairs = [p for p in comparison.pairs if task == AVERAGE or p.task == task]
-        ours = make_cell([p.value for p in pairs]).mean
-        base = make_cell([p.baseline for p in pairs]).mean
+        ours = _mean([p.value for p in pairs])
+        base = _mean([p.baseline for p in pairs])
         rows.append("all pairs" if task == AVERAGE else task)
         values.append([ours, base, ours - base, float(len(pairs))])
     c = comparison

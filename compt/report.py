@@ -9,7 +9,7 @@ label alone, so two different configurations are never silently averaged togethe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,9 @@ NOT_IDENTITY = META_KEYS + SEED_KEYS
 METHOD_ORDER = METHODS  # the registry's order: pt, the baselines, the compositions
 _MISSING = object()
 
-Summary = dict[str, Any]
+# An index summary (compt.store.Summary) seen as a read-only mapping: views look fields up by
+# name (row keys come from the user) and tolerate absent ones, so partial summaries work too.
+Summary = Mapping[str, Any]
 ConfigLookup = Callable[[Summary], dict[str, Any]]
 
 
@@ -204,8 +206,13 @@ def labelled_groups(
     summaries: Iterable[Summary],
     rows: Sequence[str] = DEFAULT_ROWS,
     config_of: ConfigLookup | None = None,
+    pool: bool = False,
 ) -> list[Configuration]:
-    """Configurations in table order (pt first, numbers numerically), each labelled by ``rows``."""
+    """Configurations in table order (pt first, numbers numerically), each labelled by ``rows``.
+
+    ``pool``: one configuration per label, the runs of every configuration under it
+    counted as its seeds (e.g. the same grid trained partly on a GPU, partly on a CPU,
+    whose identities differ in ``compute``)."""
     by_label: dict[tuple[str, ...], list[list[Summary]]] = {}
     for group in group_by_config(summaries).values():
         label = tuple(label_text(lookup(group[0], k)) for k in rows)
@@ -213,6 +220,8 @@ def labelled_groups(
     out = []
     for label in sorted(by_label, key=lambda lab: tuple(_sort_key(t) for t in lab)):
         groups = by_label[label]
+        if pool:
+            groups = [[s for g in groups for s in g]]
         named = zip(groups, variant_labels(groups, config_of), strict=True)
         for group, variant in sorted(named, key=lambda gv: gv[1]):
             key = str(group[0].get("config_key"))
@@ -283,11 +292,12 @@ def mark_best(rows: Sequence[Row], columns: Iterable[str], digits: int = 1) -> N
     Nothing is marked in a column with fewer than two rows holding a value.
     """
     for column in columns:
-        cells = [r.cells[column] for r in rows if r.cells[column].mean is not None]
-        top = sorted({round(c.mean, digits) for c in cells}, reverse=True)[:2]
-        places = {value: place for place, value in enumerate(top, 1)} if len(cells) > 1 else {}
-        for cell in cells:
-            cell.rank = places.get(round(cell.mean, digits))
+        cells = (r.cells[column] for r in rows)
+        shown = [(cell, round(cell.mean, digits)) for cell in cells if cell.mean is not None]
+        top = sorted({mean for _, mean in shown}, reverse=True)[:2]
+        places = {value: place for place, value in enumerate(top, 1)} if len(shown) > 1 else {}
+        for cell, mean in shown:
+            cell.rank = places.get(mean)
 
 
 def build_table(
@@ -298,12 +308,14 @@ def build_table(
     config_of: ConfigLookup | None = None,
     digits: int = 1,
     title: str = "",
+    pool: bool = False,
 ) -> Table:
     """Group runs by configuration and aggregate each task over seeds.
 
     ``rows`` are the label keys (summary fields or hparams); configurations that share
-    a label get a ``variant`` label naming what differs. ``seeds`` is how many runs a
-    complete configuration has (default: the most any configuration has).
+    a label get a ``variant`` label naming what differs, unless ``pool`` makes them one
+    row (labelled_groups). ``seeds`` is how many runs a complete configuration has
+    (default: the most any configuration has).
     """
     ordered = run_order(summaries)
     if not ordered:
@@ -318,7 +330,7 @@ def build_table(
     columns = [*task_order(ordered), AVERAGE]
     fallbacks = 0
     table_rows: list[Row] = []
-    configs = labelled_groups(ordered, rows, config_of)
+    configs = labelled_groups(ordered, rows, config_of, pool)
     with_variant = any(c.variant for c in configs)
     for config in configs:
         per_column: dict[str, list[float]] = {c: [] for c in columns}
@@ -331,7 +343,7 @@ def build_table(
                 per_column[AVERAGE].append(average)
         cells = {c: make_cell(v) for c, v in per_column.items()}
         labels = (*config.labels, config.variant) if with_variant else config.labels
-        table_rows.append(Row(labels, config.key, [s.get("run_id") for s in config.runs], cells))
+        table_rows.append(Row(labels, config.key, [s["run_id"] for s in config.runs], cells))
     label_names = (*rows, "variant") if with_variant else rows
     mark_best(table_rows, columns, digits)
     expected = seeds if seeds else max(r.n_runs for r in table_rows)

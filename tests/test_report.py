@@ -69,6 +69,18 @@ def test_rows_never_merge_different_configs():
     assert len(table.rows) == 4
 
 
+def test_pool_makes_one_row_per_label_with_every_run_as_a_seed():
+    """--pool: the learned- and constant-router ssum runs become one row of 5 runs."""
+    table = build_table(summaries(), pool=True)
+    assert [r.labels for r in table.rows] == [("pt", "8"), ("ssum", "8"), ("msum", "16")]
+    ssum = _row(table, "ssum", "8")
+    assert ssum.n_runs == 5
+    separate = [r for r in build_table(summaries()).rows if r.labels[0] == "ssum"]
+    values = [v for r in separate for v in r.cells["sent_movies"].values]
+    assert sorted(ssum.cells["sent_movies"].values) == sorted(values)
+    assert ssum.cells["sent_movies"].mean == pytest.approx(sum(values) / len(values))
+
+
 def test_variant_falls_back_to_full_config_then_key():
     runs = [s for s in summaries() if s["method"] == "ssum"]
     for s in runs:

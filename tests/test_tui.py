@@ -254,9 +254,21 @@ async def test_marks_and_copy_ids(runs, runs_dir):
         assert [r.marked for r in app.runs_screen.rows.values()] == [False] * 5
 
 
+def runs_table_app():
+    """An app holding only a RunsTable."""
+    from textual.app import App
+
+    from tui.widgets.runs_table import RunsTable
+
+    class TableApp(App):
+        def compose(self):
+            yield RunsTable()
+
+    return TableApp()
+
+
 async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
     """Thousands of rows go in by chunks; a rebuild puts the cursor back where it was."""
-    from textual.app import App
 
     from tui.rows import RunRow
     from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
@@ -264,11 +276,7 @@ async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
     rows = [RunRow({"run_id": f"run-{i:05d}", "status": "done", "method": "ssum", "k": 8,
                     "seed": i % 3, "tasks": TASKS, "average": i / 100}) for i in range(1600)]
 
-    class TableApp(App):
-        def compose(self):
-            yield RunsTable()
-
-    app = TableApp()
+    app = runs_table_app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(RunsTable)
         table.show(rows)
@@ -292,7 +300,6 @@ async def test_runs_table_repaints_in_place():
     """Live updates replace cells without a rebuild (tui.widgets.runs_table.update_rows):
     what the table then draws is what a table built from the new rows draws, for changed
     rows on screen (the cursor's among them) and off screen, and nothing else moves."""
-    from textual.app import App
     from textual.geometry import Region
 
     from tui.rows import RunRow
@@ -303,11 +310,7 @@ async def test_runs_table_repaints_in_place():
                         "method": "ssum", "k": 8, "seed": i % 3, "tasks": TASKS,
                         "average": None if i in failed else i / 10}) for i in range(300)]
 
-    class TableApp(App):
-        def compose(self):
-            yield RunsTable()
-
-    app = TableApp()
+    app = runs_table_app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(RunsTable)
 

@@ -10,9 +10,9 @@ back at once.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 import typer
 from rich.console import Console
@@ -45,7 +45,7 @@ from compt.report import (
     seed_label,
 )
 from compt.runfolder import RunFolder, default_runs_dir
-from compt.store import RunStore
+from compt.store import RunStore, Summary
 
 SELECTOR_HELP = "Run ids, group names, or key=value filters (e.g. method=ssum,k=8)."
 
@@ -72,6 +72,17 @@ Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
 
 
+class Filters(TypedDict):
+    """The ``RunStore.list`` filters a report selects by (None: any)."""
+
+    status: str | None
+    method: str | None
+    task: str | None
+    k: int | None
+    group: str | None
+    tag: str | None
+
+
 class Selection:
     """The filters every report command shares, applied to one run store."""
 
@@ -82,13 +93,13 @@ class Selection:
             raise ComptError(f"Runs folder {self.runs_dir} does not exist; pass --runs-dir or "
                              "set COMPT_RUNS_DIR.")
         self.store = RunStore(self.runs_dir)
-        self.filters = {"status": None if status == "all" else status, "method": method,
-                        "task": task, "k": k, "group": group, "tag": tag}
+        self.filters = Filters(status=None if status == "all" else status, method=method,
+                               task=task, k=k, group=group, tag=tag)
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.filters.items() if v is not None)
 
-    def runs(self, selectors: list[str] | None = None) -> list[dict[str, Any]]:
+    def runs(self, selectors: list[str] | None = None) -> list[Summary]:
         """Runs matching the filters, every key=value selector, and any named run/group."""
         runs = self.store.list(**self.filters)
         parts = [p for s in selectors or [] for p in _split(s)]
@@ -111,14 +122,14 @@ class Selection:
             )
         return runs
 
-    def config_of(self, summary: dict[str, Any]) -> dict[str, Any]:
+    def config_of(self, summary: Mapping[str, Any]) -> dict[str, Any]:
         """A run's full config (config.json), to name what tells configurations apart."""
         return dict(self._folder(summary).read_config().get("config") or {})
 
-    def results(self, summary: dict[str, Any]) -> dict[str, Any]:
+    def results(self, summary: Mapping[str, Any]) -> dict[str, Any]:
         return dict(self._folder(summary).read_results() or {})
 
-    def _folder(self, summary: dict[str, Any]) -> RunFolder:
+    def _folder(self, summary: Mapping[str, Any]) -> RunFolder:
         return RunFolder(self.store.runs_dir / summary["run_id"])
 
 
@@ -174,6 +185,10 @@ def table_cmd(
     seeds: Annotated[int | None, typer.Option(help="Seeds a complete row has (default: the "
                                               "most any row has).")] = None,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    pool: Annotated[bool, typer.Option(
+        "--pool", help="One row per --rows label: runs of configurations that differ in "
+        "anything else (e.g. seeds trained on a GPU and on a CPU) are pooled as its "
+        "seeds.")] = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
@@ -181,7 +196,8 @@ def table_cmd(
 ) -> None:
     """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits)
+    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits,
+                        pool=pool)
     emit(table, fmt, output, wide)
 
 
@@ -201,8 +217,8 @@ def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) ->
         views += made if isinstance(made, list) else [made]
     if not views:
         raise skipped[0]
-    for exc in skipped:
-        Console(stderr=True).print(f"skipped: {exc}", highlight=False, soft_wrap=True)
+    for error in skipped:
+        Console(stderr=True).print(f"skipped: {error}", highlight=False, soft_wrap=True)
     return views
 
 

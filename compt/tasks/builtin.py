@@ -188,6 +188,7 @@ def _entail(rng: random.Random, label: int) -> Fields:
         elif move == "thing_syn":
             hypothesis = scene.say(thing=thing[1])
         else:
+            assert padj is not None  # the move is offered only when there is one
             hypothesis = scene.say(person_adj=padj[1])
     elif label == 1:  # neutral: the hypothesis adds what the premise does not say
         moves = ["detail", "hyponym"] + (["padj_new"] if not padj else [])
@@ -211,8 +212,10 @@ def _entail(rng: random.Random, label: int) -> Fields:
         elif move == "negation":
             hypothesis = scene.say(verb=f"did not {verb[4]}", article="the")
         elif move == "padj_ant":
+            assert padj is not None  # the move is offered only when there is one
             hypothesis = scene.say(person_adj=padj[2])
         else:
+            assert tadj is not None  # the move is offered only when there is one
             hypothesis = scene.say(thing_adj=tadj[2], article="the")
     return (("premise", premise), ("hypothesis", hypothesis))
 
@@ -232,6 +235,7 @@ def _paraphrase(rng: random.Random, label: int) -> Fields:
         elif move == "thing_syn":
             second = scene.say(thing=thing[1], article="the")
         elif move == "tadj_syn":
+            assert tadj is not None  # the move is offered only when there is one
             second = scene.say(thing_adj=tadj[1], article="the")
         elif move == "passive":
             obj = _join("the", tadj[0] if tadj else "", thing[0])
@@ -256,6 +260,7 @@ def _paraphrase(rng: random.Random, label: int) -> Fields:
         elif move == "sibling":
             second = scene.say(thing=rng.choice(siblings)[0], article="the")
         else:
+            assert tadj is not None  # the move is offered only when there is one
             second = scene.say(thing_adj=tadj[2], article="the")
     return (("sentence1", first), ("sentence2", second))
 
