@@ -181,6 +181,28 @@ async def test_scrolling_the_diff_by_its_scrollbar_loads_the_next_columns(runs_d
         assert shown(table).splitlines()[0].split()[-1] == table.grid.header[-1]
 
 
+async def test_a_wider_terminal_puts_more_diff_columns_in(runs_dir):
+    for i in range(100):
+        add_run(runs_dir, f"20261127-{i:06d}-pt-{i:06x}", i, method="pt", seed=i)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        compare = await open_compare(pilot, 100)
+        await pilot.press("3")
+        table = compare.query_one("#diff-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        narrow = table.loaded
+        await pilot.resize_terminal(240, 30)
+        await wait_for(pilot, lambda: table.loaded > narrow and table.size.width > 200)
+        await pilot.pause()
+        header = shown(table).splitlines()[0].split()
+        names = table.grid.header[1:]
+        assert len(header) > 12 and header[1:-1] == names[:len(header) - 2]  # a screenful
+        assert names[len(header) - 2].startswith(header[-1])  # the last one cut at the edge
+        assert sum(table.column_width(i) for i in range(table.loaded)) > 2 * 240
+
+
 def test_short_names_drop_the_shared_prefix_at_a_separator():
     assert short_names(["20261127-013801-ssum-3fa9c1", "20261127-013802-pt-77b0e2"]) == (
         ["013801-ssum-3fa9c1", "013802-pt-77b0e2"], "20261127-")
