@@ -12,6 +12,8 @@ table repaint that follows. Meanwhile 20 runs are "training": a separate process
 their status.json and appends to their metrics every half second, like compt's trainer.
 Filter keystrokes, sorts and group-bys are timed on the UI thread from the call to the end
 of the first frame that shows the result (the rest of the rows follow in chunks). The
+config diff is timed from ``c`` (compare, on 100 marked runs) and ``3`` (its tab) to the
+first drawing of its grid (see ``measure_diff``). The
 machine is shared: CPU time of the UI thread is the figure to compare with the targets;
 wall time is printed next to it, with the load average.
 """
@@ -271,13 +273,31 @@ def measure_actions(runs_dir: Path, repeat: int) -> dict[str, list[tuple[float, 
     return out
 
 
-def measure_diff(runs_dir: Path, n_runs: int) -> tuple[int, float]:
-    """Seconds from ``c`` to the first frame of the config diff of ``n_runs`` marked runs."""
+def measure_diff(runs_dir: Path, n_runs: int) -> dict[str, float]:
+    """From ``c`` (compare) then ``3`` (diff) on ``n_runs`` marked runs to the diff on screen.
+
+    ``frame_s``: wall seconds from ``c`` to the end of the first drawing of the diff's grid
+    with its rows in; ``settled_s``: to the pilot's next pause after that (the figure
+    reported before 2026-11-27's third pass, which adds the pilot's own waits);
+    ``cpu_s``: CPU seconds of the process (UI thread and the worker that builds the views)
+    from ``c`` to that first frame. Wall times swing with the machine's load; CPU less.
+    """
     from tui.app import ComptApp
     from tui.screens.compare import CompareScreen
     from tui.widgets.grid_view import GridTable
 
-    async def main() -> tuple[int, float]:
+    drawn: list[tuple[float, float]] = []
+    render_lines = GridTable.render_lines
+
+    def spy(self, crop):
+        try:
+            return render_lines(self, crop)
+        finally:
+            if (not drawn and crop.height and self.row_count and self.parent is not None
+                    and self.parent.id == "diff-view"):
+                drawn.append((time.perf_counter(), time.process_time()))
+
+    async def main() -> dict[str, float]:
         app = ComptApp(runs_dir)
         async with app.run_test(size=(120, 40)) as pilot:
             screen = app.runs_screen
@@ -288,7 +308,9 @@ def measure_diff(runs_dir: Path, n_runs: int) -> tuple[int, float]:
             screen.marked = {r.run_id for r in screen.shown[:n_runs]}
             for run_id in screen.marked:
                 screen.rows[run_id].marked = True
-            started = time.perf_counter()
+            await pilot.pause(0.2)
+            drawn.clear()
+            started, cpu = time.perf_counter(), time.process_time()
             await pilot.press("c")
             while not (isinstance(app.screen, CompareScreen) and app.screen.views):
                 await asyncio.sleep(0.005)
@@ -297,9 +319,17 @@ def measure_diff(runs_dir: Path, n_runs: int) -> tuple[int, float]:
             while not view.query(GridTable) or not view.query_one(GridTable).row_count:
                 await asyncio.sleep(0.005)
             await pilot.pause()
-            return len(app.screen.run_ids), time.perf_counter() - started
+            settled = time.perf_counter() - started
+            while not drawn:
+                await asyncio.sleep(0.005)
+            return {"runs": len(app.screen.run_ids), "frame_s": drawn[0][0] - started,
+                    "cpu_s": drawn[0][1] - cpu, "settled_s": settled}
 
-    return asyncio.run(main())
+    GridTable.render_lines = spy
+    try:
+        return asyncio.run(main())
+    finally:
+        GridTable.render_lines = render_lines
 
 
 # -- report --------------------------------------------------------------------------------
@@ -360,7 +390,8 @@ def main() -> None:
             print(f"ticks measured in {time.perf_counter() - t:.1f} s", file=sys.stderr)
             load_actions = os.getloadavg()[0]
             actions = measure_actions(runs_dir, args.repeat)
-            diff_runs, diff_s = measure_diff(runs_dir, 100)
+            load_diff = os.getloadavg()[0]
+            diffs = [measure_diff(runs_dir, 100) for _ in range(args.repeat)]
     finally:
         owner.kill()
         owner.wait()
@@ -388,7 +419,13 @@ def main() -> None:
         print(f"{name} ({len(spent)}x), UI thread to the first frame: CPU median "
               f"{statistics.median(cpu):.0f} ms, max {max(cpu):.0f} ms; wall median "
               f"{statistics.median(wall):.0f} ms, max {max(wall):.0f} ms")
-    print(f"config diff of {diff_runs} runs: {diff_s:.2f} s from c to its first frame (wall)")
+    frames = ", ".join(f"{d['frame_s']:.2f}" for d in diffs)
+    print(f"config diff of {diffs[0]['runs']} runs (load average before: {load_diff:.1f}), "
+          f"c then 3 to its first frame: wall median "
+          f"{statistics.median(d['frame_s'] for d in diffs):.2f} s ({frames}); process CPU "
+          f"median {statistics.median(d['cpu_s'] for d in diffs):.2f} s; to the pilot's next "
+          f"pause (the figure before): {statistics.median(d['settled_s'] for d in diffs):.2f} s")
+
 
 if __name__ == "__main__":
     main()

@@ -111,6 +111,8 @@ async def test_diff_of_many_runs_names_each_column(runs_dir):
         await pilot.press("3")
         table = compare.query_one("#diff-view").query_one(GridTable)
         await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.press("end")  # the columns go in as they near the screen: all of them
+        await wait_for(pilot, lambda: len(table.ordered_columns) == 31)
         header = [str(c.label) for c in table.ordered_columns]
         assert header[0] == "key" and len(set(header)) == 31  # every column tells its run
         assert {f"20261127-{h}" for h in header[1:]} == set(compare.run_ids)
@@ -118,6 +120,87 @@ async def test_diff_of_many_runs_names_each_column(runs_dir):
         assert {"method", "k", "seed"} <= set(keys)
         assert "common part '20261127-'" in str(compare.query_one("#diff-view .grid-notes")
                                                    .render())
+
+
+async def test_diff_of_100_runs_scrolls_to_the_last_run(runs_dir):
+    """The value columns go into the table as they near the screen (GridTable): stepping
+    right through a 100-run diff must show every run's column header, the last one
+    included, and End must reach the last column at once."""
+    ids = [f"20261127-{i:06d}-ssum-{i:06x}" for i in range(100)]
+    for i, run_id in enumerate(ids):
+        add_run(runs_dir, run_id, i, method="ssum", seed=i, k=8 + i % 3)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=(120, 40)) as pilot:
+        compare = await open_compare(pilot, 100)
+        await pilot.press("3")
+        table = compare.query_one("#diff-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        names = table.grid.header[1:]
+        assert {f"20261127-{n}" for n in names} == set(ids)
+        assert table.loaded < len(names) // 2  # not all in: what follows tests the loading
+        seen: set[str] = set()
+        for _ in range(len(names) + 5):  # → one column at a time, to the end
+            header = shown(table).splitlines()[0]
+            assert header.split()[0] == "key"  # the label column stays
+            seen.update(header.split()[1:])
+            await pilot.press("right")
+            await pilot.pause()
+        header = shown(table).splitlines()[0].split()
+        assert header[-1] == names[-1]  # the last run's column, fully on screen
+        assert seen | set(header) >= set(names)  # no run's column was skipped
+        assert table.scroll_x == table.max_scroll_x and table.loaded == len(names) + 1
+
+        await pilot.press("home")
+        await pilot.pause()
+        assert shown(table).splitlines()[0].split()[1] == names[0]
+        await pilot.press("end")  # straight to the last column, loading what is missing
+        await pilot.pause()
+        await wait_for(pilot, lambda: shown(table).splitlines()[0].split()[-1] == names[-1])
+
+
+async def test_scrolling_the_diff_by_its_scrollbar_loads_the_next_columns(runs_dir):
+    """The wheel or the scrollbar (any scroll_x change) brings the next columns in too."""
+    ids = [f"20261127-{i:06d}-pt-{i:06x}" for i in range(100)]
+    for i, run_id in enumerate(ids):
+        add_run(runs_dir, run_id, i, method="pt", seed=i)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        compare = await open_compare(pilot, 100)
+        await pilot.press("3")
+        table = compare.query_one("#diff-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        for _ in range(200):
+            if table.loaded == table.total and table.scroll_x == table.max_scroll_x:
+                break
+            table.scroll_to(x=table.max_scroll_x, animate=False)  # as far as it goes now
+            await pilot.pause()
+        assert shown(table).splitlines()[0].split()[-1] == table.grid.header[-1]
+
+
+async def test_a_wider_terminal_puts_more_diff_columns_in(runs_dir):
+    for i in range(100):
+        add_run(runs_dir, f"20261127-{i:06d}-pt-{i:06x}", i, method="pt", seed=i)
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        compare = await open_compare(pilot, 100)
+        await pilot.press("3")
+        table = compare.query_one("#diff-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count > 0)
+        await pilot.pause()
+        narrow = table.loaded
+        await pilot.resize_terminal(240, 30)
+        await wait_for(pilot, lambda: table.loaded > narrow and table.size.width > 200)
+        await pilot.pause()
+        header = shown(table).splitlines()[0].split()
+        names = table.grid.header[1:]
+        assert len(header) > 12 and header[1:-1] == names[:len(header) - 2]  # a screenful
+        assert names[len(header) - 2].startswith(header[-1])  # the last one cut at the edge
+        assert sum(table.column_width(i) for i in range(table.loaded)) > 2 * 240
 
 
 def test_short_names_drop_the_shared_prefix_at_a_separator():
