@@ -99,7 +99,8 @@ def render(compt: Callable[..., str], header: str) -> str:
                          ABLATIONS))
     section("All core runs (rows: method, k)", "table", "real-core-gpu", "real-core-cpu")
     parts.append(majority_baseline())
-    detailed = MAIN[:3] + [a for a in ABLATIONS if a[0].startswith("sentiment suite")]
+    detailed = MAIN[:3] + [a for a in ABLATIONS if a[0].startswith(("sentiment suite (",
+                                                                    "sentiment suite at"))]
     for title, runs, baseline in detailed:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
     groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]}
