@@ -122,21 +122,33 @@ async def test_diff_of_many_runs_names_each_column(runs_dir):
                                                    .render())
 
 
+def hundred_runs(runs_dir, method: str, vary_k: bool = False) -> list[str]:
+    """100 finished runs of one method (seeds 0-99; k 8/9/10 in turn if ``vary_k``)."""
+    ids = [f"20261127-{i:06d}-{method}-{i:06x}" for i in range(100)]
+    for i, run_id in enumerate(ids):
+        add_run(runs_dir, run_id, i, method=method, seed=i, **({"k": 8 + i % 3} if vary_k else {}))
+    RunStore(runs_dir).reindex()
+    return ids
+
+
+async def open_diff(pilot) -> GridTable:
+    """Compare all 100 runs, the Diff tab, once its rows are in."""
+    compare = await open_compare(pilot, 100)
+    await pilot.press("3")
+    table = compare.query_one("#diff-view").query_one(GridTable)
+    await wait_for(pilot, lambda: table.row_count > 0)
+    await pilot.pause()
+    return table
+
+
 async def test_diff_of_100_runs_scrolls_to_the_last_run(runs_dir):
     """The value columns go into the table as they near the screen (GridTable): stepping
     right through a 100-run diff must show every run's column header, the last one
     included, and End must reach the last column at once."""
-    ids = [f"20261127-{i:06d}-ssum-{i:06x}" for i in range(100)]
-    for i, run_id in enumerate(ids):
-        add_run(runs_dir, run_id, i, method="ssum", seed=i, k=8 + i % 3)
-    RunStore(runs_dir).reindex()
+    ids = hundred_runs(runs_dir, "ssum", vary_k=True)
     app = ComptApp(runs_dir)
     async with app.run_test(size=(120, 40)) as pilot:
-        compare = await open_compare(pilot, 100)
-        await pilot.press("3")
-        table = compare.query_one("#diff-view").query_one(GridTable)
-        await wait_for(pilot, lambda: table.row_count > 0)
-        await pilot.pause()
+        table = await open_diff(pilot)
         names = table.grid.header[1:]
         assert {f"20261127-{n}" for n in names} == set(ids)
         assert table.loaded < len(names) // 2  # not all in: what follows tests the loading
@@ -162,17 +174,10 @@ async def test_diff_of_100_runs_scrolls_to_the_last_run(runs_dir):
 
 async def test_scrolling_the_diff_by_its_scrollbar_loads_the_next_columns(runs_dir):
     """The wheel or the scrollbar (any scroll_x change) brings the next columns in too."""
-    ids = [f"20261127-{i:06d}-pt-{i:06x}" for i in range(100)]
-    for i, run_id in enumerate(ids):
-        add_run(runs_dir, run_id, i, method="pt", seed=i)
-    RunStore(runs_dir).reindex()
+    hundred_runs(runs_dir, "pt")
     app = ComptApp(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        compare = await open_compare(pilot, 100)
-        await pilot.press("3")
-        table = compare.query_one("#diff-view").query_one(GridTable)
-        await wait_for(pilot, lambda: table.row_count > 0)
-        await pilot.pause()
+        table = await open_diff(pilot)
         for _ in range(200):
             if table.loaded == table.total and table.scroll_x == table.max_scroll_x:
                 break
@@ -182,16 +187,10 @@ async def test_scrolling_the_diff_by_its_scrollbar_loads_the_next_columns(runs_d
 
 
 async def test_a_wider_terminal_puts_more_diff_columns_in(runs_dir):
-    for i in range(100):
-        add_run(runs_dir, f"20261127-{i:06d}-pt-{i:06x}", i, method="pt", seed=i)
-    RunStore(runs_dir).reindex()
+    hundred_runs(runs_dir, "pt")
     app = ComptApp(runs_dir)
     async with app.run_test(size=(80, 24)) as pilot:
-        compare = await open_compare(pilot, 100)
-        await pilot.press("3")
-        table = compare.query_one("#diff-view").query_one(GridTable)
-        await wait_for(pilot, lambda: table.row_count > 0)
-        await pilot.pause()
+        table = await open_diff(pilot)
         narrow = table.loaded
         await pilot.resize_terminal(240, 30)
         await wait_for(pilot, lambda: table.loaded > narrow and table.size.width > 200)
