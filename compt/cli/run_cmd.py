@@ -113,7 +113,7 @@ def run(
     """Train one ComPT run and write it to the run store.
 
     With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
-    250 steps on the CPU (164 s measured on an idle 2-core machine; longer on a busy one).
+    250 steps on the CPU (84 s measured on a nearly idle 2-core machine; longer on a busy one).
     Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
