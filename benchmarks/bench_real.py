@@ -49,6 +49,7 @@ PHASES: dict[str, tuple[str, list[str], list[str]]] = {
     "abl-src-zero": (SEEDS5, [], ["method=ssum", "source_init=zero"]),
     "sentiment": (SEEDS5, ["method=pt,ssum"], ["tasks=[real_sentiment]"]),
     "paper-schedule": (SEEDS5, ["method=pt,ssum"], ["epochs_preset=paper"]),
+    "sentiment-mtpt": (SEEDS5, [], ["tasks=[real_sentiment]", "method=mtpt"]),
     "sentiment-1src": (SEEDS5, [], ["tasks=[real_sentiment]", "method=ssum", "n_sources=1"]),
     "sentiment-lr-tenth": (SEEDS5, ["method=pt,ssum"],
                            ["tasks=[real_sentiment]", "lr_router=0.01", "lr_source=0.005",
