@@ -27,6 +27,7 @@ def core(method: str, k: int) -> str:
 
 
 PT8, SSUM8 = core("pt", 8), core("ssum", 8)
+SENT10 = "real-sentiment-gpu,real-sentiment-cpu,method={}"  # seeds 0-4 GPU, 5-9 CPU
 # (title, selectors of the compared runs, selectors of the baseline)
 MAIN = [(f"k = {k}: {m} vs pt", core(m, k), core("pt", k))
         for k in (8, 16) for m in ("ssum", "msum", "mcat")]
@@ -53,6 +54,13 @@ ABLATIONS = [
     ("paper schedule vs short, pt", "real-paper-schedule-gpu,method=pt", PT8),
     ("sentiment suite (5 related tasks): ssum vs pt",
      "real-sentiment-gpu,method=ssum", "real-sentiment-gpu,method=pt"),
+    ("sentiment suite, seeds 5-9 (CPU): ssum vs pt", "real-sentiment-cpu,method=ssum",
+     "real-sentiment-cpu,method=pt"),
+    ("sentiment suite, all ten seeds: ssum vs pt", SENT10.format("ssum"), SENT10.format("pt")),
+    ("sentiment suite: multi-task PT (CPU) vs pt", "real-sentiment-mtpt-cpu",
+     "real-sentiment-gpu,method=pt"),
+    ("sentiment suite: ssum vs multi-task PT (CPU)", "real-sentiment-gpu,method=ssum",
+     "real-sentiment-mtpt-cpu"),
     ("sentiment suite at learning rates / 10 (CPU): ssum vs pt",
      "real-sentiment-lr-tenth-cpu,method=ssum", "real-sentiment-lr-tenth-cpu,method=pt"),
     ("sentiment suite, 1 source (CPU): ssum vs pt", "real-sentiment-1src-cpu",
@@ -99,18 +107,17 @@ def render(compt: Callable[..., str], header: str) -> str:
                          ABLATIONS))
     section("All core runs (rows: method, k)", "table", "real-core-gpu", "real-core-cpu")
     parts.append(majority_baseline())
-    detailed = MAIN[:3] + [a for a in ABLATIONS if a[0].startswith(("sentiment suite (",
+    detailed = MAIN[:3] + [a for a in ABLATIONS if a[0].startswith(("sentiment suite, all",
                                                                     "sentiment suite at"))]
     for title, runs, baseline in detailed:
         section(f"Paired: {title}", "compare", runs, "--baseline", baseline)
-    groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]}
-                    - {"real-sentiment-gpu", "real-sentiment-lr-tenth-cpu",
-                       "real-sentiment-1src-cpu"})
+    groups = sorted({a.split(",")[0] for _, a, _ in ABLATIONS[:-1]
+                     if not a.startswith("real-sentiment")})
     section("Every ablation run (rows: method, k; variant = what differs)", "table", *groups,
             "--rows", "method,k")
     section("The sentiment suite (`real_sentiment`: mr, rt, tweets, products, editorials)",
-            "table", "real-sentiment-gpu", "real-sentiment-lr-tenth-cpu", "real-sentiment-1src-cpu",
-            "--rows", "method,k")
+            "table", "real-sentiment-gpu", "real-sentiment-cpu", "real-sentiment-mtpt-cpu",
+            "real-sentiment-lr-tenth-cpu", "real-sentiment-1src-cpu", "--rows", "method,k")
     section("Per-prompt scores, ssum (seed 0, k = 8, analysis on)", "heatmap",
             "real-analysis-gpu")
     section("Router weights, ssum (k = 8, ten seeds averaged)", "router", SSUM8)
