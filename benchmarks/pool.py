@@ -29,6 +29,8 @@ from compt.sweep import expand, load_sweep, plan  # noqa: E402
 
 @dataclass
 class Phase:
+    """One grid of runs: its store, its group, the settings of every run, the grid options."""
+
     runs_dir: Path
     group: str
     sets: list[str]
@@ -43,6 +45,7 @@ class Phase:
 
 
 def _text(value: object) -> str:
+    """A grid value as ``--set`` reads it back (a list as ``[a,b]``)."""
     return "[" + ",".join(map(str, value)) + "]" if isinstance(value, list) else str(value)
 
 
@@ -50,12 +53,13 @@ def run_phases(phases: Iterable[Phase], jobs: int, until_s: float | None = None)
     """Train every pending cell of ``phases`` (in order), ``jobs`` at a time."""
     began = time.time()
     work = [(p, sets) for p in phases for sets in p.pending()]
-    done = [0]
+    finished = 0
     lock = threading.Lock()
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 
     def train(item: tuple[Phase, list[str]]) -> None:
+        nonlocal finished
         phase, sets = item
         if until_s is not None and time.time() - began > until_s:
             return
@@ -64,12 +68,12 @@ def run_phases(phases: Iterable[Phase], jobs: int, until_s: float | None = None)
                 "--group", phase.group, "--detached"]
         for s in sets:
             argv += ["--set", s]
-        failed = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True, env=env, check=False)
+        ran = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             text=True, env=env, check=False)
         with lock:
-            done[0] += 1
-            status = "ok" if failed.returncode == 0 else f"FAILED ({failed.stderr.strip()[-300:]})"
-            print(f"[{time.time() - began:6.0f}s] {done[0]}/{len(work)} {phase.group} "
+            finished += 1
+            status = "ok" if ran.returncode == 0 else f"FAILED ({ran.stderr.strip()[-300:]})"
+            print(f"[{time.time() - began:6.0f}s] {finished}/{len(work)} {phase.group} "
                   f"{' '.join(sets[len(phase.sets):])}: {status}", flush=True)
 
     print(f"{len(work)} cells to run, {jobs} at a time", flush=True)
