@@ -296,6 +296,29 @@ async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
         assert table.cursor_row - int(table.scroll_y) == line
 
 
+async def test_a_rebuild_never_leaves_the_cursor_on_another_run_while_rows_pour_in():
+    """Keys pressed while a large table is still filling act on the run the cursor was on:
+    the first chunk reaches that run, wherever it now stands."""
+    from tui.rows import RunRow
+    from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
+
+    rows = [RunRow({"run_id": f"run-{i:05d}", "status": "done", "method": "ssum", "k": 8,
+                    "seed": i % 3, "tasks": TASKS, "average": i / 100}) for i in range(3000)]
+    app = runs_table_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(RunsTable)
+        table.show(rows)
+        await wait_for(pilot, lambda: not table.filling)
+        table.move_cursor(row=2500)
+        await pilot.pause()
+        table.show(list(reversed(rows)))  # the run moves to row 499, past the first chunk
+        assert table.filling and table.row_count < 3000  # still pouring in...
+        assert table.current_key == "run-02500" and table.cursor_row == 499  # ...on its run
+        await wait_for(pilot, lambda: not table.filling)
+        assert table.current_key == "run-02500"
+        assert FIRST_CHUNK < 499  # the case above is past the usual first chunk
+
+
 async def test_runs_table_repaints_in_place():
     """Live updates replace cells without a rebuild (tui.widgets.runs_table.update_rows):
     what the table then draws is what a table built from the new rows draws, for changed

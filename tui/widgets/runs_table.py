@@ -102,7 +102,9 @@ class RunsTable(KeysInOrder, DataTable):
         """Replace every row, keeping the cursor on the same run at the same screen line.
 
         The first screenfuls are added at once and painted; the rest follow in chunks
-        after each refresh, so 10,000 runs never freeze the keyboard.
+        after each refresh, so 10,000 runs never freeze the keyboard. The first chunk
+        reaches the kept run: until its row is in, the cursor would sit on row 0 and a key
+        pressed meanwhile would act on the wrong run.
         """
         if self._keep is None:
             line = self.cursor_row - int(self.scroll_y)
@@ -117,7 +119,9 @@ class RunsTable(KeysInOrder, DataTable):
         self._placed = False
         self.filling = True
         gc.disable()  # see _filled
-        self._add_chunk(list(items), 0, self._generation, FIRST_CHUNK)
+        items = list(items)
+        kept = next((i for i, item in enumerate(items) if item_key(item) == self._keep[0]), 0)
+        self._add_chunk(items, 0, self._generation, kept + FIRST_CHUNK)
 
     def fit_run_column(self, longest: int) -> None:
         """Widen the run column to the longest id (before rows go in): an id is never cut."""
