@@ -254,6 +254,14 @@ async def test_marks_and_copy_ids(runs, runs_dir):
         assert [r.marked for r in app.runs_screen.rows.values()] == [False] * 5
 
 
+def finished_rows(n: int) -> list:
+    """``n`` finished ssum runs, run-00000 onwards, as runs-table rows."""
+    from tui.rows import RunRow
+
+    return [RunRow({"run_id": f"run-{i:05d}", "status": "done", "method": "ssum", "k": 8,
+                    "seed": i % 3, "tasks": TASKS, "average": i / 100}) for i in range(n)]
+
+
 def runs_table_app():
     """An app holding only a RunsTable."""
     from textual.app import App
@@ -269,13 +277,9 @@ def runs_table_app():
 
 async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
     """Thousands of rows go in by chunks; a rebuild puts the cursor back where it was."""
-
-    from tui.rows import RunRow
     from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
 
-    rows = [RunRow({"run_id": f"run-{i:05d}", "status": "done", "method": "ssum", "k": 8,
-                    "seed": i % 3, "tasks": TASKS, "average": i / 100}) for i in range(1600)]
-
+    rows = finished_rows(1600)
     app = runs_table_app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(RunsTable)
@@ -299,11 +303,9 @@ async def test_table_keeps_cursor_and_screen_line_through_a_chunked_rebuild():
 async def test_a_rebuild_never_leaves_the_cursor_on_another_run_while_rows_pour_in():
     """Keys pressed while a large table is still filling act on the run the cursor was on:
     the first chunk reaches that run, wherever it now stands."""
-    from tui.rows import RunRow
     from tui.widgets.runs_table import FIRST_CHUNK, RunsTable
 
-    rows = [RunRow({"run_id": f"run-{i:05d}", "status": "done", "method": "ssum", "k": 8,
-                    "seed": i % 3, "tasks": TASKS, "average": i / 100}) for i in range(3000)]
+    rows = finished_rows(3000)
     app = runs_table_app()
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(RunsTable)
