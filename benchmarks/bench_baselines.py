@@ -17,7 +17,6 @@ Two parts, both written to ``docs/results_baselines.md``:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -36,6 +35,7 @@ from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 from compt import methods  # noqa: E402
 from compt.report import paired_comparison  # noqa: E402
+from compt.runfolder import RunFolder  # noqa: E402
 from compt.store import RunStore  # noqa: E402
 
 # suite -> the settings of every run on it: the short schedule on both; the real
@@ -154,10 +154,7 @@ def main() -> None:
 
 def _compute(folder: Path) -> str:
     """Where a run trained (device and precision), from its config.json."""
-    try:
-        return json.loads((folder / "config.json").read_text())["resolved"]["compute"]
-    except (OSError, ValueError, KeyError):
-        return "?"
+    return RunFolder(folder).read_config().get("resolved", {}).get("compute", "?")
 
 
 def suite_section(args, store: RunStore, suite: str) -> str:
