@@ -34,7 +34,7 @@ from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
 from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 from compt import methods  # noqa: E402
-from compt.report import paired_comparison  # noqa: E402
+from compt.report import correct_holm, paired_comparison  # noqa: E402
 from compt.runfolder import RunFolder  # noqa: E402
 from compt.store import RunStore  # noqa: E402
 
@@ -62,10 +62,11 @@ def phases(args) -> list[Phase]:
 
 
 def paired_rows(store: RunStore, groups: list[str], ks: list[int]) -> list[str]:
-    """Per k: each method against the best composition (highest mean average) at that k."""
+    """Per k: each method against the best composition (highest mean average) at that k,
+    tested per seed and Holm-corrected over that k's comparisons (compt.stats)."""
     done = [s for g in groups for s in store.list(status="done", group=g)]
-    lines = ["| k | method | vs | mean diff (points) | pairs | t-test p | Wilcoxon p |",
-             "| --: | :-- | :-- | --: | --: | --: | --: |"]
+    lines = ["| k | method | vs | mean diff (points) | seeds | t-test p | p Holm | MDE 80 % |",
+             "| --: | :-- | :-- | --: | --: | --: | --: | --: |"]
     compositions = [m.name for m in methods.all_methods() if m.family == "composition"]
     for k in ks:
         by_method = {m: [s for s in done if s["method"] == m and s["k"] == k]
@@ -75,13 +76,14 @@ def paired_rows(store: RunStore, groups: list[str], ks: list[int]) -> list[str]:
         best = max((m for m in compositions if m in means), key=means.get, default=None)
         if best is None:
             continue
-        for method, runs in by_method.items():
-            if method == best or not runs:
-                continue
-            c = paired_comparison(runs, by_method[best], name=method, baseline_name=best)
-            p = [f"{x:.3f}" if x is not None else "–" for x in (c.t_p, c.w_p)]
-            lines.append(f"| {k} | {method} | {best} | {c.mean_diff:+.1f} | {len(c.pairs)} | "
-                         f"{p[0]} | {p[1]} |")
+        found = [paired_comparison(runs, by_method[best], name=method, baseline_name=best)
+                 for method, runs in by_method.items() if method != best and runs]
+        correct_holm(found)
+        for c in found:
+            p = [f"{x:.3f}" if x is not None else "–" for x in (c.per_seed.t_p, c.p_holm,
+                                                               c.detectable)]
+            lines.append(f"| {k} | {c.name} | {best} | {c.per_seed.mean:+.1f} | "
+                         f"{c.per_seed.n} | {p[0]} | {p[1]} | {p[2]} |")
     return lines
 
 

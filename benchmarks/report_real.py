@@ -134,23 +134,29 @@ def render(compt: Callable[..., str], header: str) -> str:
 
 def summary(compt: Callable[..., str], title: str, comparisons: list[tuple[str, str, str]],
             runs_dir: Path = RUNS) -> str:
-    """One line per paired comparison: what, pairs, mean difference, both p-values."""
+    """One line per paired comparison: what, seeds, mean difference, per-seed p, the
+    detectable effect, and the optimistic (seed, task) p beside it."""
     lines = [f"### {title}\n",
-             "Each line is `compt compare RUNS --baseline BASELINE`: pairs are (seed, task), "
-             "the difference is in points of the task's primary score.\n",
-             "| comparison | runs | baseline | pairs | mean difference | t-test p | Wilcoxon p |",
-             "|---|---|---|--:|--:|--:|--:|"]
+             "Each line is `compt compare RUNS --baseline BASELINE`: the test pairs each "
+             "seed's run averages (the (seed, task) pairs of one run are not independent; their "
+             "p is shown for the record). The difference is in points of the task's primary "
+             "score; MDE: the difference the seeds detect at 80 % power.\n",
+             "| comparison | runs | baseline | seeds | mean difference | t-test p | MDE 80 % | "
+             "(seed, task) pairs | pairs t-test p |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
     for name, runs, baseline in comparisons:
         out = compt("compare", runs, "--baseline", baseline, "--format", "json",
                     "--runs-dir", str(runs_dir), check=False)
         try:
-            stats = json.loads(out)["extra"]["stats"]
-        except (ValueError, KeyError, TypeError):
-            lines.append(f"| {name} | `{runs}` | `{baseline}` | 0 | not run | – | – |")
+            stats = json.loads(out)[-1]["extra"]["stats"][0]
+        except (ValueError, KeyError, TypeError, IndexError):
+            lines.append(f"| {name} | `{runs}` | `{baseline}` | 0 | not run | – | – | – | – |")
             continue
-        lines.append(f"| {name} | `{runs}` | `{baseline}` | {stats['pairs']} | "
-                     f"{stats['mean_diff']:+.2f} | {_p(stats.get('t_p'))} | "
-                     f"{_p(stats.get('wilcoxon_p'))} |")
+        seed, pairs, mde = stats["per_seed"], stats["seed_task"], stats["detectable_effect"]
+        lines.append(f"| {name} | `{runs}` | `{baseline}` | {seed['n']} | "
+                     f"{seed['mean_diff']:+.2f} | {_p(seed['t_p'])} | "
+                     f"{'–' if mde is None else f'{mde:.1f}'} | {pairs['n']} | "
+                     f"{_p(pairs['t_p'])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,7 @@ BEST_MARK, SECOND_MARK = "*", "†"
 NO_STD = "–"  # shown wherever a std is undefined (a single value)
 LEGEND = f"{BEST_MARK} best in column (bold), {SECOND_MARK} second (underlined)."
 
-View = Table | Matrix | Sequence[Matrix]
+View = Table | Matrix | Sequence[Table | Matrix]
 
 
 def render(view: View, fmt: str) -> str:
@@ -44,7 +44,9 @@ def render(view: View, fmt: str) -> str:
         return "\n".join(line.rstrip() for line in console.file.getvalue().splitlines()) + "\n"
     if isinstance(view, Table):
         return _TABLE_RENDERERS[fmt](view)
-    matrices = [view] if isinstance(view, Matrix) else list(view)
+    if not isinstance(view, Matrix) and any(isinstance(piece, Table) for piece in view):
+        return _render_mixed(view, fmt)
+    matrices = [view] if isinstance(view, Matrix) else [m for m in view if isinstance(m, Matrix)]
     if fmt == "json":
         data = [matrix_dict(m) for m in matrices]
         return _json(data[0] if isinstance(view, Matrix) else data)
@@ -59,11 +61,22 @@ def rich_view(view: View) -> RenderableType:
     if isinstance(view, Table):
         body = table_rich(view) if len(view.rows) <= LONG_TABLE else table_lines(view)
         return Group(body, _notes_text([LEGEND, *view.notes]))
-    matrices = [view] if isinstance(view, Matrix) else list(view)
+    pieces = [view] if isinstance(view, Matrix) else list(view)
     parts: list[RenderableType] = []
-    for m in matrices:
-        parts += [matrix_rich(m), _notes_text(m.notes), Text("")]
+    for piece in pieces:
+        if isinstance(piece, Table):
+            parts += [rich_view(piece), Text("")]
+        else:
+            parts += [matrix_rich(piece), _notes_text(piece.notes), Text("")]
     return Group(*parts[:-1])
+
+
+def _render_mixed(pieces: Sequence[Table | Matrix], fmt: str) -> str:
+    """A table followed by matrices (``compt table --baseline``): json as one list, the
+    other formats one piece after another."""
+    if fmt == "json":
+        return _json([table_dict(p) if isinstance(p, Table) else matrix_dict(p) for p in pieces])
+    return "\n".join(render(piece, fmt) for piece in pieces)
 
 
 def _notes_text(notes: Sequence[str]) -> Text:

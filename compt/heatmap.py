@@ -26,6 +26,7 @@ from compt.report import (
     seed_label,
     task_order,
 )
+from compt.stats import ALPHA, POWER, PairedTest
 
 Grid = dict[str, dict[str, float]]  # row label -> column label -> value
 
@@ -328,29 +329,103 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def comparison_matrix(comparison: Comparison, digits: int = 1) -> Matrix:
-    """Per-task means of the matched pairs on both sides, their difference and count."""
+    """Per-task and per-seed means of the matched pairs on both sides, difference and count.
+
+    The seed rows are the units of the primary test (stats_matrix): each seed's averages
+    over the tasks both of its runs scored."""
+    c = comparison
     rows: list[str] = []
     values: list[list[float | None]] = []
-    for task in [*comparison.tasks, AVERAGE]:
-        pairs = [p for p in comparison.pairs if task == AVERAGE or p.task == task]
-        ours = _mean([p.value for p in pairs])
-        base = _mean([p.baseline for p in pairs])
-        rows.append("all pairs" if task == AVERAGE else task)
+    for task in c.tasks:
+        pairs = [p for p in c.pairs if p.task == task]
+        ours, base = _mean([p.value for p in pairs]), _mean([p.baseline for p in pairs])
+        rows.append(task)
         values.append([ours, base, ours - base, float(len(pairs))])
-    c = comparison
-
-    def fmt(x: float | None, spec: str) -> str:
-        return "n/a" if x is None else format(x, spec)
-
-    notes = [
-        f"{len(c.pairs)} matched (seed, task) pairs; mean difference {fmt(c.mean_diff, '+.2f')}.",
-        f"Paired t-test: t = {fmt(c.t_stat, '.3f')}, p = {fmt(c.t_p, '.4g')}.",
-        f"Wilcoxon signed-rank: W = {fmt(c.w_stat, '.1f')}, p = {fmt(c.w_p, '.4g')}.",
-    ]
+    for seed in c.seeds:
+        rows.append(c.unit_label(seed.unit))
+        values.append([seed.value, seed.baseline, seed.diff, float(seed.tasks)])
+    ours, base = _mean([p.value for p in c.pairs]), _mean([p.baseline for p in c.pairs])
+    rows.append("all pairs")
+    values.append([ours, base, ours - base, float(len(c.pairs))])
+    notes = [f"{len(c.seeds)} seed(s) x {len(c.tasks)} task(s): {len(c.pairs)} matched "
+             f"(seed, task) pairs; a seed's row averages its matched tasks."]
     if c.unmatched:
         notes.append(f"{c.unmatched} (seed or task) entries had no partner and were left out.")
-    stats = {"pairs": len(c.pairs), "mean_diff": c.mean_diff, "t_stat": c.t_stat, "t_p": c.t_p,
-             "wilcoxon_stat": c.w_stat, "wilcoxon_p": c.w_p, "unmatched": c.unmatched}
     return Matrix(f"{c.name} vs {c.baseline}", "task", rows,
-                  [c.name, c.baseline, "diff", "pairs"], values, footer=1, digits=digits,
-                  column_digits={"pairs": 0}, notes=notes, extra={"stats": stats}, coloured=False)
+                  [c.name, c.baseline, "diff", "pairs"], values, footer=len(c.seeds) + 1,
+                  digits=digits, column_digits={"pairs": 0}, notes=notes, coloured=False)
+
+
+P_DIGITS = 4
+SIGNIFICANT = 0.05
+
+
+def stats_matrix(comparisons: Sequence[Comparison], digits: int = 1) -> Matrix:
+    """The paired tests of comparisons against one baseline: per seed (primary, with Holm's
+    correction and the power) and per (seed, task) pair (secondary), with what they mean."""
+    effect = comparisons[0].effect
+    seeds_for = f"seeds for {effect:g}"
+    columns = ["pairs", "diff", "sd", "t", "p", "p Holm", "Wilcoxon p", "MDE 80%", seeds_for]
+    rows: list[str] = []
+    values: list[list[float | None]] = []
+    for c in comparisons:
+        prefix = f"{c.name}: " if len(comparisons) > 1 else ""
+        for label, test, primary in (("per seed", c.per_seed, True),
+                                     ("seed x task", c.per_pair, False)):
+            rows.append(prefix + label)
+            values.append([float(test.n), test.mean, test.sd, test.t_stat, test.t_p,
+                           c.p_holm if primary else None, test.w_p,
+                           c.detectable if primary else None,
+                           None if not primary or c.seeds_needed is None
+                           else float(c.seeds_needed)])
+    family = comparisons[0].family
+    floors = sorted({c.per_seed.n for c in comparisons if c.per_seed.n > 1})
+    notes = [
+        "per seed (primary): one pair per seed, the two runs' averages over their matched "
+        "tasks; p: paired t-test. Wilcoxon p is a check; its smallest possible value is "
+        + ", ".join(f"{2 / 2**n:.3g} with {n} seeds" for n in floors) + ".",
+        "seed x task (secondary): every (seed, task) pair as if independent, which they are "
+        "not (the tasks of one run share its seed, data sample and training): its p is "
+        "optimistic.",
+        f"p Holm: the per-seed p corrected by Holm's method over the {family} tests this "
+        f"command makes (family-wise alpha {ALPHA})." if family > 1 else
+        "p Holm = p: a single test, nothing to correct.",
+        f"MDE 80%: the smallest true difference the per-seed t-test detects with "
+        f"{POWER:.0%} power (alpha {ALPHA}, two-sided, paired; noncentral t at the sd of "
+        f"the per-seed differences); {seeds_for}: the seeds a difference of {effect:g} "
+        "points needs at that sd (–: undefined, fewer than two seeds or no spread).",
+        *(_verdict(c, digits) for c in comparisons),
+    ]
+    extra = {"stats": [_stats_dict(c) for c in comparisons]}
+    return Matrix(f"paired tests vs {comparisons[0].baseline}", "comparison", rows, columns,
+                  values, digits=digits,
+                  column_digits={"pairs": 0, "diff": 2, "sd": 2, "t": 3, "p": P_DIGITS,
+                                 "p Holm": P_DIGITS, "Wilcoxon p": P_DIGITS, seeds_for: 0},
+                  notes=notes, extra=extra, coloured=False)
+
+
+def _verdict(c: Comparison, digits: int) -> str:
+    """One plain sentence per comparison: a difference shown, or what could have been."""
+    seeds = f"{c.per_seed.n} seed(s)"
+    if c.p_holm is not None and c.p_holm < SIGNIFICANT:
+        return (f"{c.name}: {c.per_seed.mean:+.{digits}f} points per seed over {seeds}, "
+                f"p Holm = {c.p_holm:.2g}.")
+    p = (f"p Holm = {c.p_holm:.2g}" if c.p_holm is not None else "no test with one seed"
+         if c.per_seed.n < 2 else "no test: the differences do not vary")
+    reach = (f"; {seeds} detect about {c.detectable:.{digits}f} points at 80 % power"
+             if c.detectable is not None else "")
+    return f"{c.name}: no difference shown ({c.per_seed.mean:+.{digits}f}, {p}){reach}."
+
+
+def _test_dict(test: PairedTest) -> dict[str, Any]:
+    return {"n": test.n, "mean_diff": test.mean, "sd": test.sd, "t_stat": test.t_stat,
+            "t_p": test.t_p, "wilcoxon_stat": test.w_stat, "wilcoxon_p": test.w_p}
+
+
+def _stats_dict(c: Comparison) -> dict[str, Any]:
+    """Every number of a comparison, unrounded, for json."""
+    return {"name": c.name, "baseline": c.baseline,
+            "per_seed": {**_test_dict(c.per_seed), "p_holm": c.p_holm, "family": c.family},
+            "seed_task": _test_dict(c.per_pair),
+            "alpha": ALPHA, "power": POWER, "detectable_effect": c.detectable,
+            "effect": c.effect, "seeds_needed": c.seeds_needed, "unmatched": c.unmatched}

@@ -16,6 +16,7 @@ from typing import Any
 from compt.config import META_KEYS, METHODS, SEED_KEYS
 from compt.config import differing_keys as config_differing_keys
 from compt.errors import ComptError
+from compt.stats import DEFAULT_EFFECT, PairedTest
 
 AVERAGE = "avg"
 DEFAULT_ROWS = ("method", "k")
@@ -363,11 +364,10 @@ def build_table(
 
 
 @dataclass
-class Pair:
-    """One matched unit: the same seed (and match keys) and task on both sides."""
+class Matched:
+    """Our number and the baseline's for one unit: a seed (with its match keys)."""
 
     unit: tuple[Any, ...]
-    task: str
     value: float
     baseline: float
 
@@ -377,19 +377,53 @@ class Pair:
 
 
 @dataclass
+class Pair(Matched):
+    """One (seed, task) pair: a task's scores on both sides."""
+
+    task: str = ""
+
+
+@dataclass
+class SeedPair(Matched):
+    """One seed's pair: the two runs' averages over the tasks both scored (the primary unit)."""
+
+    tasks: int = 0
+
+
+class NoPairs(ComptError):
+    """Two sides share no (seed, task) pair: a configuration ``compare_each`` skips."""
+
+
+@dataclass
 class Comparison:
-    """A group against a baseline over matched (seed, task) pairs, with paired tests."""
+    """A group against a baseline: paired tests per seed (primary) and per (seed, task)
+    pair (secondary: the tasks of one run are not independent), with the power of the
+    per-seed test (compt.stats)."""
 
     name: str
     baseline: str
+    match: tuple[str, ...]
     pairs: list[Pair]
+    seeds: list[SeedPair]
     tasks: list[str]
-    mean_diff: float | None
-    t_stat: float | None
-    t_p: float | None
-    w_stat: float | None
-    w_p: float | None
+    per_seed: PairedTest
+    per_pair: PairedTest
+    effect: float  # the effect whose seed count is asked for (points)
+    detectable: float | None  # smallest effect the per-seed t-test detects at 80 % power
+    seeds_needed: int | None  # seeds ``effect`` needs at the per-seed sd
     unmatched: int = 0
+    p_holm: float | None = None  # per-seed t-test p, Holm-corrected over ``family`` tests
+    family: int = 1
+
+    @property
+    def mean_diff(self) -> float:
+        return self.per_pair.mean
+
+    def unit_label(self, unit: tuple[Any, ...]) -> str:
+        """``seed 0`` (``seed 0/data 1``), plus the match keys, e.g. ``seed 0 k=8``."""
+        seed, data_seed, *matched = unit
+        text = f"seed {seed}" if data_seed == seed else f"seed {seed}/data {data_seed}"
+        return " ".join([text, *(f"{k}={v}" for k, v in zip(self.match, matched, strict=True))])
 
 
 def _by_unit(summaries: Sequence[Summary], match: Sequence[str], side: str) -> dict:
@@ -407,10 +441,6 @@ def _by_unit(summaries: Sequence[Summary], match: Sequence[str], side: str) -> d
     return units
 
 
-def _finite(x: Any) -> float | None:
-    return float(x) if x is not None and math.isfinite(float(x)) else None
-
-
 def paired_comparison(
     runs: Sequence[Summary],
     baseline: Sequence[Summary],
@@ -418,34 +448,77 @@ def paired_comparison(
     match: Sequence[str] = ("k",),
     name: str = "group",
     baseline_name: str = "baseline",
+    effect: float = DEFAULT_EFFECT,
 ) -> Comparison:
-    """Mean difference, paired t-test and Wilcoxon signed-rank over matched pairs.
+    """Paired t-test and Wilcoxon signed-rank per seed and per (seed, task) pair.
 
-    Runs are matched on their seeds plus the ``match`` keys (k by default), then
-    per task; tasks or seeds present on one side only are left out and counted.
+    Runs are matched on their seeds plus the ``match`` keys (k by default), then per task;
+    tasks or seeds present on one side only are left out and counted. A seed's pair is
+    the two runs' averages over the tasks both scored, so both sides average alike.
     """
-    from scipy import stats  # scipy is slow to import: only this view needs it
+    from compt import stats
 
     ours, theirs = _by_unit(runs, match, "group"), _by_unit(baseline, match, "baseline")
     pairs: list[Pair] = []
+    seeds: list[SeedPair] = []
     unmatched = len(set(ours) ^ set(theirs))
     for unit in sorted(set(ours) & set(theirs), key=repr):
         mine, base = run_scores(ours[unit], value)[0], run_scores(theirs[unit], value)[0]
         unmatched += len(set(mine) ^ set(base))
-        pairs += [Pair(unit, t, mine[t], base[t]) for t in mine if t in base]
+        matched = [Pair(unit, mine[t], base[t], task=t) for t in mine if t in base]
+        if matched:
+            pairs += matched
+            seeds.append(SeedPair(unit, math.fsum(p.value for p in matched) / len(matched),
+                                  math.fsum(p.baseline for p in matched) / len(matched),
+                                  tasks=len(matched)))
     if not pairs:
-        raise ComptError(
+        raise NoPairs(
             f"'{name}' and '{baseline_name}' share no (seed, task) pair to compare: check that "
             "both were run with the same seeds, tasks and k."
         )
-    diffs = [p.diff for p in pairs]
-    t_stat = t_p = w_stat = w_p = None
-    if len(pairs) > 1 and any(d != diffs[0] for d in diffs):
-        result = stats.ttest_rel([p.value for p in pairs], [p.baseline for p in pairs])
-        t_stat, t_p = _finite(result.statistic), _finite(result.pvalue)
-    if any(diffs):
-        result = stats.wilcoxon([p.value for p in pairs], [p.baseline for p in pairs])
-        w_stat, w_p = _finite(result.statistic), _finite(result.pvalue)
+    per_seed = stats.paired_test([s.diff for s in seeds])
     tasks = list(dict.fromkeys(p.task for p in pairs))
-    return Comparison(name, baseline_name, pairs, tasks, math.fsum(diffs) / len(diffs),
-                      t_stat, t_p, w_stat, w_p, unmatched)
+    return Comparison(name, baseline_name, tuple(match), pairs, seeds, tasks, per_seed,
+                      stats.paired_test([p.diff for p in pairs]), effect,
+                      stats.detectable_effect(per_seed.n, per_seed.sd),
+                      stats.seeds_needed(effect, per_seed.sd), unmatched, per_seed.t_p)
+
+
+def correct_holm(comparisons: Sequence[Comparison]) -> None:
+    """Holm-correct the per-seed t-test p of comparisons one command makes together."""
+    from compt.stats import holm
+
+    pvalues = [c.per_seed.t_p for c in comparisons]
+    family = sum(p is not None for p in pvalues)  # an undefined test is no test
+    for comparison, adjusted in zip(comparisons, holm(pvalues), strict=True):
+        comparison.p_holm, comparison.family = adjusted, family
+
+
+def compare_each(
+    configs: Sequence[Configuration],
+    baseline: Sequence[Summary],
+    baseline_name: str,
+    value: str = "last",
+    match: Sequence[str] = ("k",),
+    effect: float = DEFAULT_EFFECT,
+) -> tuple[list[Comparison], list[str]]:
+    """Every configuration (bar the baseline's runs) against one baseline, Holm-corrected
+    together; configurations sharing no pair with it are returned by title, skipped."""
+    base_ids = {s.get("run_id") for s in baseline}
+    comparisons, skipped = [], []
+    for config in configs:
+        runs = [s for s in config.runs if s.get("run_id") not in base_ids]
+        if not runs:
+            continue
+        try:
+            comparisons.append(paired_comparison(runs, baseline, value, match, config.title(),
+                                                 baseline_name, effect))
+        except NoPairs:
+            skipped.append(config.title())
+    if not comparisons:
+        raise ComptError(
+            f"Nothing to compare with '{baseline_name}': no other configuration shares a seed "
+            "and task with it (check the seeds, tasks and --match keys of both sides)."
+        )
+    correct_holm(comparisons)
+    return comparisons, skipped

@@ -16,6 +16,7 @@ from compt.heatmap import (
     prediction_matrices,
     router_matrices,
     seeds_matrix,
+    stats_matrix,
     transfer_matrix,
 )
 from compt.report import paired_comparison
@@ -130,9 +131,12 @@ def test_comparison_golden(fmt):
     comparison = paired_comparison([s for s in runs if s["config_key"] == "ssum-8-constant"],
                                    [s for s in runs if s["method"] == "pt"], name="ssum",
                                    baseline_name="pt")
-    text = render(comparison_matrix(comparison), fmt)
+    text = render([comparison_matrix(comparison), stats_matrix([comparison])], fmt)
     assert_golden(f"compare.{SUFFIX[fmt]}", text)
     if fmt == "json":
-        data = json.loads(text)
-        assert data["extra"]["stats"]["pairs"] == 6
-        assert data["values"][-1] == pytest.approx([63.0, 56.5, 6.5, 6.0])
+        compared, tests = json.loads(text)
+        assert compared["values"][-1] == pytest.approx([63.0, 56.5, 6.5, 6.0])
+        assert compared["rows"][2:] == ["seed 0 k=8", "seed 1 k=8", "seed 2 k=8", "all pairs"]
+        per_seed = tests["extra"]["stats"][0]["per_seed"]
+        assert (per_seed["n"], per_seed["t_stat"]) == (3, pytest.approx(13.0))
+        assert tests["extra"]["stats"][0]["seed_task"]["n"] == 6

@@ -11,12 +11,14 @@ from scipy import stats
 from compt.errors import ComptError
 from compt.report import (
     build_table,
+    compare_each,
     labelled_groups,
     make_cell,
     paired_comparison,
     run_scores,
     task_order,
 )
+from compt.stats import detectable_effect, seeds_needed
 
 
 def _row(table, *labels):
@@ -164,11 +166,45 @@ def test_paired_comparison_matches_scipy_on_hand_example():
     theirs = [60.0, 62.0, 64.0, 50.0, 50.0, 53.0]
     t = stats.ttest_rel(ours, theirs)
     w = stats.wilcoxon(ours, theirs)
-    assert result.t_stat == pytest.approx(t.statistic)
-    assert result.t_p == pytest.approx(t.pvalue)
-    assert result.w_stat == pytest.approx(w.statistic)
-    assert result.w_p == pytest.approx(w.pvalue)
+    assert result.per_pair.t_stat == pytest.approx(t.statistic)
+    assert result.per_pair.t_p == pytest.approx(t.pvalue)
+    assert result.per_pair.w_stat == pytest.approx(w.statistic)
+    assert result.per_pair.w_p == pytest.approx(w.pvalue)
     assert result.unmatched == 0
+
+
+def test_paired_comparison_tests_per_seed_first():
+    """One pair per seed: the run averages (62, 63, 64) vs (55, 56, 58.5), t = 13."""
+    runs = summaries()
+    ssum = [s for s in runs if s["config_key"] == "ssum-8-constant"]
+    pt = [s for s in runs if s["method"] == "pt"]
+    result = paired_comparison(ssum, pt, name="ssum", baseline_name="pt", effect=2.0)
+    assert [(s.value, s.baseline, s.tasks) for s in result.seeds] == [
+        (62.0, 55.0, 2), (63.0, 56.0, 2), (64.0, 58.5, 2)]
+    t = stats.ttest_rel([62.0, 63.0, 64.0], [55.0, 56.0, 58.5])
+    assert result.per_seed.n == 3 and result.per_seed.t_stat == pytest.approx(13.0)
+    assert result.per_seed.t_p == pytest.approx(t.pvalue)
+    assert result.per_seed.sd == pytest.approx(math.sqrt(0.75))
+    assert result.detectable == pytest.approx(detectable_effect(3, math.sqrt(0.75)))
+    assert result.seeds_needed == seeds_needed(2.0, math.sqrt(0.75))
+    assert result.p_holm == result.per_seed.t_p and result.family == 1
+
+
+def test_compare_each_holm_corrects_the_configurations_together():
+    runs = summaries()
+    pt = [s for s in runs if s["method"] == "pt"]
+    configs = labelled_groups([s for s in runs if s["method"] != "msum"])
+    comparisons, skipped = compare_each(configs, pt, "pt")
+    assert skipped == [] and [c.name for c in comparisons] == [
+        "ssum k=8 router=constant", "ssum k=8 router=learned"]  # pt itself is left out
+    constant, learned = (c.per_seed.t_p for c in comparisons)
+    assert [c.p_holm for c in comparisons] == pytest.approx(
+        [2 * constant, max(learned, 2 * constant)])
+    assert all(c.family == 2 for c in comparisons)
+    comparisons, skipped = compare_each(labelled_groups(runs), pt, "pt", match=("k", "router"))
+    assert skipped == ["ssum k=8 router=constant", "msum k=16 (r08-msum-k16-learned-s0)"]
+    with pytest.raises(ComptError, match="Nothing to compare"):
+        compare_each(labelled_groups(pt), pt, "pt")
 
 
 def test_paired_comparison_counts_unmatched_and_rejects_ambiguity():
@@ -187,4 +223,6 @@ def test_paired_comparison_of_identical_scores_has_no_test():
     pt = [s for s in summaries() if s["method"] == "pt"]
     result = paired_comparison(pt, pt)
     assert result.mean_diff == 0.0
-    assert result.t_p is None and result.w_p is None
+    assert result.per_pair.t_p is None and result.per_pair.w_p is None
+    assert result.per_seed.t_p is None and result.p_holm is None
+    assert result.detectable is None and result.seeds_needed is None

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from golden import assert_golden
 
 from compt.cli import main
 
@@ -70,7 +71,10 @@ def test_table_writes_a_file(cli, tmp_path):
     (("predictions", "grid"), "prediction tables are per run"),
     (("transfer", "r00-pt-k8-learned-s0"), "no transfer matrix"),
     (("heatmap", "method=pt"), "no per-prompt scores"),
-    (("compare", "method=ssum", "--baseline", "method=pt"), "same seed"),
+    (("compare", "method=pt", "--baseline", "method=ssum"), "same seed"),
+    (("compare", "method=ssum", "--baseline", "method=pt", "--effect", "0"),
+     "--effect must be a positive"),
+    (("table", "method=pt", "--baseline", "method=pt"), "Nothing to compare"),
 ])
 def test_user_mistakes_exit_2_without_traceback(cli, args, message):
     code, _, err = cli(*args)
@@ -118,9 +122,50 @@ def test_compare_against_baseline(cli):
     code, out, _ = cli("compare", "method=ssum,router=constant", "--baseline", "method=pt",
                        "-f", "json")
     assert code == 0
-    stats = json.loads(out)["extra"]["stats"]
-    assert stats["pairs"] == 6 and stats["mean_diff"] == pytest.approx(6.5)
-    assert stats["t_p"] < 0.01
+    stats = json.loads(out)[-1]["extra"]["stats"]
+    assert len(stats) == 1 and stats[0]["name"] == "method=ssum,router=constant"
+    assert stats[0]["seed_task"]["n"] == 6 and stats[0]["seed_task"]["mean_diff"] == 6.5
+    assert stats[0]["per_seed"]["n"] == 3 and stats[0]["per_seed"]["t_p"] < 0.01
+    assert stats[0]["per_seed"]["family"] == 1 and stats[0]["effect"] == 3.0
+
+
+def test_compare_several_configurations_is_holm_corrected(cli):
+    code, out, _ = cli("compare", "method=ssum", "--baseline", "method=pt", "--effect", "2")
+    text = " ".join(out.split())
+    assert code == 0
+    assert "ssum k=8 router=constant vs method=pt" in text
+    assert "ssum k=8 router=learned vs method=pt" in text
+    assert "corrected by Holm's method over the 2 tests" in text
+    assert "seeds for 2" in text and "are not (the tasks of one run" in text
+
+
+FORMAT_SUFFIX = {"terminal": "txt", "markdown": "md", "csv": "csv", "latex": "tex",
+                 "json": "json"}
+
+
+@pytest.mark.parametrize("fmt", list(FORMAT_SUFFIX))
+def test_compare_and_table_baseline_golden(cli, fmt, tmp_path):
+    """The statistics of `compt compare` and `compt table --baseline` on the fixed store."""
+    for name, args in (("compare_holm", ("compare", "method=ssum", "--baseline", "method=pt")),
+                       ("table_baseline", ("table", "--baseline", "method=pt"))):
+        target = tmp_path / f"{name}.{FORMAT_SUFFIX[fmt]}"
+        code, _, err = cli(*args, "-f", fmt, "-o", str(target))
+        assert code == 0, err
+        assert_golden(target.name, target.read_text())
+
+
+def test_table_baseline_numbers(cli):
+    code, out, _ = cli("table", "--baseline", "method=pt", "-f", "json")
+    table, tests = json.loads(out)
+    assert code == 0 and len(table["rows"]) == 4
+    by_name = {s["name"]: s for s in tests["extra"]["stats"]}
+    constant = by_name["ssum k=8 router=constant"]["per_seed"]
+    learned = by_name["ssum k=8 router=learned"]["per_seed"]
+    msum = by_name["msum k=16 (r08-msum-k16-learned-s0)"]["per_seed"]
+    assert msum["t_p"] is None and msum["p_holm"] is None  # one seed: no test
+    assert constant["family"] == 2  # the two rows with a test
+    assert constant["p_holm"] == pytest.approx(2 * constant["t_p"])
+    assert learned["p_holm"] == pytest.approx(max(learned["t_p"], 2 * constant["t_p"]))
 
 
 def test_table_stays_import_light(golden_store):

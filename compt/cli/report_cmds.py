@@ -30,21 +30,24 @@ from compt.heatmap import (
     router_matrices,
     seeds_matrix,
     source_alignment,
+    stats_matrix,
     transfer_matrix,
 )
 from compt.narrow import fit
 from compt.report import (
+    Comparison,
     Table,
     build_table,
+    compare_each,
     has_key,
     known_keys,
     label_text,
     labelled_groups,
     lookup,
-    paired_comparison,
     seed_label,
 )
 from compt.runfolder import RunFolder, default_runs_dir
+from compt.stats import DEFAULT_EFFECT
 from compt.store import RunStore, Summary
 
 SELECTOR_HELP = "Run ids, group names, or key=value filters (e.g. method=ssum,k=8)."
@@ -70,6 +73,17 @@ Value = Annotated[str, typer.Option(
     help="Which score per run: last (final) or best (dev-selected; runs with dev_size).")]
 Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
+
+
+def _check_effect(value: float) -> float:
+    if not value > 0:
+        raise ComptError(f"--effect must be a positive difference in points, got {value:g}.")
+    return value
+
+
+Effect = Annotated[float, typer.Option(
+    callback=_check_effect,
+    help="The difference (points) whose needed number of seeds is reported, at 80 % power.")]
 
 
 class Filters(TypedDict):
@@ -189,6 +203,10 @@ def table_cmd(
         "--pool", help="One row per --rows label: runs of configurations that differ in "
         "anything else (e.g. seeds trained on a GPU and on a CPU) are pooled as its "
         "seeds.")] = False,
+    baseline: Annotated[str | None, typer.Option(
+        help="A row to test the others against (run ids, a group or key=value filters, "
+             "comma separated): paired per seed, Holm-corrected over the rows.")] = None,
+    effect: Effect = DEFAULT_EFFECT,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
@@ -196,9 +214,25 @@ def table_cmd(
 ) -> None:
     """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits,
-                        pool=pool)
-    emit(table, fmt, output, wide)
+    runs = sel.runs(selectors)
+    table = build_table(runs, _split(rows), value, seeds, sel.config_of, digits, pool=pool)
+    if baseline is None:
+        emit(table, fmt, output, wide)
+        return
+    configs = labelled_groups(runs, _split(rows), sel.config_of, pool)
+    comparisons, skipped = compare_each(configs, sel.runs([baseline]), baseline, value, (),
+                                        effect)
+    emit([table, _tests_view(comparisons, skipped, baseline, digits)], fmt, output, wide)
+
+
+def _tests_view(comparisons: list[Comparison], skipped: list[str], baseline: str,
+                digits: int) -> Any:
+    """The paired tests of configurations against ``baseline``, with any left out named."""
+    view = stats_matrix(comparisons, digits)
+    if skipped:
+        view.notes.append(f"Not compared (no seed and task shared with {baseline}): "
+                          f"{'; '.join(skipped)}.")
+    return view
 
 
 def _per_config(sel: Selection, selectors: list[str] | None, build: Callable) -> list[Any]:
@@ -350,14 +384,20 @@ def compare_cmd(
     match: Annotated[str, typer.Option(
         help="Keys that must agree for two runs to pair, besides the seed.")] = "k",
     value: Value = "last",
+    effect: Effect = DEFAULT_EFFECT,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Paired comparison with a baseline: mean difference, paired t-test, Wilcoxon."""
+    """Paired comparison with a baseline, per seed then per (seed, task): mean difference,
+    t-test, Wilcoxon, Holm over several configurations, the effect the seeds can detect."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    comparison = paired_comparison(sel.runs(selectors), sel.runs([baseline]), value,
-                                   _split(match), " ".join(selectors), baseline)
-    emit(comparison_matrix(comparison, digits), fmt, output, wide)
+    configs = labelled_groups(sel.runs(selectors), config_of=sel.config_of)
+    comparisons, skipped = compare_each(configs, sel.runs([baseline]), baseline, value,
+                                        _split(match), effect)
+    if len(comparisons) == 1 and not skipped:  # one configuration: named as selected
+        comparisons[0].name = " ".join(selectors)
+    emit([*(comparison_matrix(c, digits) for c in comparisons),
+          _tests_view(comparisons, skipped, baseline, digits)], fmt, output, wide)
