@@ -145,7 +145,7 @@ def summary(compt: Callable[..., str], title: str, comparisons: list[tuple[str, 
              "(seed, task) pairs | pairs t-test p |",
              "|---|---|---|--:|--:|--:|--:|--:|--:|"]
     for name, runs, baseline in comparisons:
-        out = compt("compare", runs, "--baseline", baseline, "--format", "json",
+        out = compt("compare", runs, "--baseline", baseline, "--pool", "--format", "json",
                     "--runs-dir", str(runs_dir), check=False)
         try:
             stats = json.loads(out)[-1]["extra"]["stats"][0]

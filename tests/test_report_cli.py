@@ -139,6 +139,18 @@ def test_compare_several_configurations_is_holm_corrected(cli):
     assert "seeds for 2" in text and "are not (the tasks of one run" in text
 
 
+def test_compare_pool_makes_one_comparison_of_several_configurations(cli):
+    runs = "r03-ssum-k8-learned-s0,r04-ssum-k8-learned-s1,r07-ssum-k8-constant-s2"
+    split = json.loads(cli("compare", runs, "--baseline", "method=pt", "-f", "json")[1])
+    assert [s["per_seed"]["n"] for s in split[-1]["extra"]["stats"]] == [1, 2]
+    code, out, _ = cli("compare", runs, "--baseline", "method=pt", "--pool", "-f", "json")
+    stats = json.loads(out)[-1]["extra"]["stats"]
+    assert code == 0 and len(stats) == 1 and stats[0]["name"] == runs
+    # seeds 0, 1 (learned) and 2 (constant): averages 62.5, 65.5, 64 vs pt 55, 56, 58.5
+    assert stats[0]["per_seed"]["n"] == 3
+    assert stats[0]["per_seed"]["mean_diff"] == pytest.approx((7.5 + 9.5 + 5.5) / 3)
+
+
 FORMAT_SUFFIX = {"terminal": "txt", "markdown": "md", "csv": "csv", "latex": "tex",
                  "json": "json"}
 

@@ -385,6 +385,10 @@ def compare_cmd(
         help="Keys that must agree for two runs to pair, besides the seed.")] = "k",
     value: Value = "last",
     effect: Effect = DEFAULT_EFFECT,
+    pool: Annotated[bool, typer.Option(
+        "--pool", help="One comparison: every selected run counts as a seed of one group "
+        "(e.g. seeds trained partly on a GPU, partly on a CPU), instead of one comparison "
+        "per configuration.")] = False,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
@@ -394,7 +398,9 @@ def compare_cmd(
     """Paired comparison with a baseline, per seed then per (seed, task): mean difference,
     t-test, Wilcoxon, Holm over several configurations, the effect the seeds can detect."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    configs = labelled_groups(sel.runs(selectors), config_of=sel.config_of)
+    runs = sel.runs(selectors)
+    configs = (labelled_groups(runs, (), sel.config_of, pool=True) if pool
+               else labelled_groups(runs, config_of=sel.config_of))
     comparisons, skipped = compare_each(configs, sel.runs([baseline]), baseline, value,
                                         _split(match), effect)
     if len(comparisons) == 1 and not skipped:  # one configuration: named as selected
