@@ -15,6 +15,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from compt.stats import holm
+
 MARKER = "<!-- analysis: kept when the benchmark rewrites this page -->"
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "results_real.md"
 RUNS = PAGE.parent.parent / "benchmarks" / "runs-real"
@@ -134,27 +136,34 @@ def render(compt: Callable[..., str], header: str) -> str:
 
 def summary(compt: Callable[..., str], title: str, comparisons: list[tuple[str, str, str]],
             runs_dir: Path = RUNS) -> str:
-    """One line per paired comparison: what, seeds, mean difference, per-seed p, the
-    detectable effect, and the optimistic (seed, task) p beside it."""
+    """One line per paired comparison: what, seeds, mean difference, per-seed p and its
+    Holm correction over the table's lines, the detectable effect, and the optimistic
+    (seed, task) p beside it."""
     lines = [f"### {title}\n",
-             "Each line is `compt compare RUNS --baseline BASELINE`: the test pairs each "
+             "Each line is `compt compare RUNS --baseline BASELINE --pool`: the test pairs each "
              "seed's run averages (the (seed, task) pairs of one run are not independent; their "
-             "p is shown for the record). The difference is in points of the task's primary "
-             "score; MDE: the difference the seeds detect at 80 % power.\n",
-             "| comparison | runs | baseline | seeds | mean difference | t-test p | MDE 80 % | "
-             "(seed, task) pairs | pairs t-test p |",
-             "|---|---|---|--:|--:|--:|--:|--:|--:|"]
+             "p is shown for the record). p Holm: corrected over this table's lines. The "
+             "difference is in points of the task's primary score; MDE: the difference the "
+             "seeds detect at 80 % power.\n",
+             "| comparison | runs | baseline | seeds | mean difference | t-test p | p Holm | "
+             "MDE 80 % | (seed, task) pairs | pairs t-test p |",
+             "|---|---|---|--:|--:|--:|--:|--:|--:|--:|"]
+    found: list[tuple[str, str, str, dict | None]] = []
     for name, runs, baseline in comparisons:
         out = compt("compare", runs, "--baseline", baseline, "--pool", "--format", "json",
                     "--runs-dir", str(runs_dir), check=False)
         try:
-            stats = json.loads(out)[-1]["extra"]["stats"][0]
+            found.append((name, runs, baseline, json.loads(out)[-1]["extra"]["stats"][0]))
         except (ValueError, KeyError, TypeError, IndexError):
-            lines.append(f"| {name} | `{runs}` | `{baseline}` | 0 | not run | – | – | – | – |")
+            found.append((name, runs, baseline, None))
+    adjusted = holm([s["per_seed"]["t_p"] if s else None for *_, s in found])
+    for (name, runs, baseline, stats), p_holm in zip(found, adjusted, strict=True):
+        if stats is None:
+            lines.append(f"| {name} | `{runs}` | `{baseline}` | 0 | not run | – | – | – | – | – |")
             continue
         seed, pairs, mde = stats["per_seed"], stats["seed_task"], stats["detectable_effect"]
         lines.append(f"| {name} | `{runs}` | `{baseline}` | {seed['n']} | "
-                     f"{seed['mean_diff']:+.2f} | {_p(seed['t_p'])} | "
+                     f"{seed['mean_diff']:+.2f} | {_p(seed['t_p'])} | {_p(p_holm)} | "
                      f"{'–' if mde is None else f'{mde:.1f}'} | {pairs['n']} | "
                      f"{_p(pairs['t_p'])} |")
     return "\n".join(lines) + "\n"
