@@ -180,6 +180,14 @@ def test_table_baseline_numbers(cli):
     assert learned["p_holm"] == pytest.approx(max(learned["t_p"], 2 * constant["t_p"]))
 
 
+def test_table_baseline_match_pairs_each_row_with_the_baseline_at_its_k(cli):
+    """--match k: msum k=16 finds no pt run at k=16, so it is named and left out."""
+    code, out, _ = cli("table", "--baseline", "method=pt", "--match", "k")
+    text = " ".join(out.split())
+    assert code == 0 and "over the 2 tests" in text
+    assert "Not compared (no seed and task shared with method=pt): msum k=16" in text
+
+
 def test_table_stays_import_light(golden_store):
     """`compt table` must not pay for torch, transformers, textual or scipy."""
     code = ("import sys\nfrom compt.cli import main\ntry:\n    main(['table', '--runs-dir', "

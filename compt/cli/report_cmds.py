@@ -206,6 +206,9 @@ def table_cmd(
     baseline: Annotated[str | None, typer.Option(
         help="A row to test the others against (run ids, a group or key=value filters, "
              "comma separated): paired per seed, Holm-corrected over the rows.")] = None,
+    match: Annotated[str, typer.Option(
+        help="With --baseline: keys that must agree for a row's run to pair with a baseline "
+             "run, besides the seed (e.g. k: each row against the baseline at its k).")] = "",
     effect: Effect = DEFAULT_EFFECT,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
@@ -220,8 +223,8 @@ def table_cmd(
         emit(table, fmt, output, wide)
         return
     configs = labelled_groups(runs, _split(rows), sel.config_of, pool)
-    comparisons, skipped = compare_each(configs, sel.runs([baseline]), baseline, value, (),
-                                        effect)
+    comparisons, skipped = compare_each(configs, sel.runs([baseline]), baseline, value,
+                                        _split(match), effect)
     emit([table, _tests_view(comparisons, skipped, baseline, digits)], fmt, output, wide)
 
 
