@@ -417,15 +417,23 @@ def _verdict(c: Comparison, digits: int) -> str:
     return f"{c.name}: no difference shown ({c.per_seed.mean:+.{digits}f}, {p}){reach}."
 
 
+def _significant(x: float | None) -> float | None:
+    """Ten significant digits: exact for any report, stable across scipy builds (unlike
+    the last bits of a root solve), and a tiny p stays a tiny p (no fixed decimals)."""
+    return None if x is None else float(f"{x:.10g}")
+
+
 def _test_dict(test: PairedTest) -> dict[str, Any]:
-    return {"n": test.n, "mean_diff": test.mean, "sd": test.sd, "t_stat": test.t_stat,
-            "t_p": test.t_p, "wilcoxon_stat": test.w_stat, "wilcoxon_p": test.w_p}
+    numbers = {"mean_diff": test.mean, "sd": test.sd, "t_stat": test.t_stat, "t_p": test.t_p,
+               "wilcoxon_stat": test.w_stat, "wilcoxon_p": test.w_p}
+    return {"n": test.n, **{k: _significant(v) for k, v in numbers.items()}}
 
 
 def _stats_dict(c: Comparison) -> dict[str, Any]:
-    """Every number of a comparison, unrounded, for json."""
+    """Every number of a comparison, to ten significant digits, for json."""
     return {"name": c.name, "baseline": c.baseline,
-            "per_seed": {**_test_dict(c.per_seed), "p_holm": c.p_holm, "family": c.family},
+            "per_seed": {**_test_dict(c.per_seed), "p_holm": _significant(c.p_holm),
+                         "family": c.family},
             "seed_task": _test_dict(c.per_pair),
-            "alpha": ALPHA, "power": POWER, "detectable_effect": c.detectable,
+            "alpha": ALPHA, "power": POWER, "detectable_effect": _significant(c.detectable),
             "effect": c.effect, "seeds_needed": c.seeds_needed, "unmatched": c.unmatched}

@@ -58,11 +58,11 @@ def test_undefined_power_questions_answer_none():
 
 def test_power_falls_back_where_scipy_nct_gives_nan(monkeypatch):
     """scipy's nct is NaN in some tails (e.g. df = 1, shift 8); the integral never is."""
-    critical = float(scipy_stats.t.ppf(0.975, 1))
-    for shift in (1.0, 4.0, 16.0):
-        expected = (scipy_stats.nct.sf(critical, 1, shift)
-                    + scipy_stats.nct.cdf(-critical, 1, shift))
-        assert stats._power_by_integral(critical, 1, shift) == pytest.approx(expected, abs=1e-8)
+    for df, shift in ((1, 1.0), (1, 4.0), (1, 16.0), (198, 2.0), (5000, 3.0)):
+        critical = float(scipy_stats.t.ppf(0.975, df))
+        expected = (scipy_stats.nct.sf(critical, df, shift)
+                    + scipy_stats.nct.cdf(-critical, df, shift))
+        assert stats._power_by_integral(critical, df, shift) == pytest.approx(expected, abs=1e-8)
     wanted = stats.power(4.0 / math.sqrt(2), 1.0, 2)
     monkeypatch.setattr(scipy_stats.nct, "sf", lambda *args: math.nan)
     assert stats.power(4.0 / math.sqrt(2), 1.0, 2) == pytest.approx(wanted, abs=1e-8)
