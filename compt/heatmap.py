@@ -382,7 +382,7 @@ def stats_matrix(comparisons: Sequence[Comparison], digits: int = 1) -> Matrix:
     floors = sorted({c.per_seed.n for c in comparisons if c.per_seed.n > 1})
     notes = [
         "per seed (primary): one pair per seed, the two runs' averages over their matched "
-        "tasks; p: paired t-test. Wilcoxon p is a check; its smallest possible value is "
+        "tasks; p: paired t-test. Wilcoxon p is a check; its exact p is at least "
         + ", ".join(f"{2 / 2**n:.3g} with {n} seeds" for n in floors) + ".",
         "seed x task (secondary): every (seed, task) pair as if independent, which they are "
         "not (the tasks of one run share its seed, data sample and training): its p is "

@@ -4,7 +4,7 @@
 average over the matched tasks is one pair, because the tasks of one run share its seed,
 data sample and training and so are not independent pairs. The paired t-test is the
 primary test: with the 3-10 seeds of a study the exact Wilcoxon signed-rank test cannot
-reach p < 0.05 below six pairs (its smallest two-sided p is 2 / 2**n), whereas the t-test
+reach p < 0.05 below six pairs (its exact two-sided p is at least 2 / 2**n), whereas the t-test
 on averages over several tasks is close to its assumptions. Power comes from the
 noncentral t distribution (scipy), not a normal approximation, which is optimistic for
 few seeds. How to read the numbers: docs/reports.md#reading-the-statistics.
