@@ -76,6 +76,19 @@ def results_table(results: dict, title: str) -> Table:
     return table
 
 
+def data_warnings(results: dict) -> list[str]:
+    """The caveats of a run's data: stand-in test sets, few-shot samples that lack a class."""
+    lines = []
+    for task, record in (results.get("data") or {}).items():
+        if record.get("note"):
+            lines.append(f"{task}: {record['note']}")
+        if record.get("missing_classes"):
+            lines.append(f"{task}: the few-shot sample lacks the class(es) "
+                         f"{', '.join(record['missing_classes'])} (sampling=balanced gives "
+                         f"k per class).")
+    return lines
+
+
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Argument(
@@ -157,6 +170,8 @@ def run(
         console.print(f"stopped; resume with [bold]compt retry {folder.run_id}[/]")
         return
     console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
+    for line in data_warnings(results):
+        console.print(f"[yellow]{line}[/]", highlight=False)
     if results.get("per_prompt"):
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
 
@@ -180,13 +195,32 @@ def _submit(cfg: RunConfig | None, store: Path, run_id: str | None, executor: st
 
 
 @app.command("tasks")
-def list_tasks() -> None:
-    """List the tasks and suites compt knows (hub tasks need network access)."""
-    from compt.tasks import available_tasks
+def list_tasks(
+    output: Annotated[str, typer.Option(
+        "--format", help="table (for people) or json (for scripts).")] = "table",
+) -> None:
+    """List the suites and tasks compt knows, with each task's source and terms."""
+    import json
 
-    table = Table("task", "description")
-    for name, description in available_tasks().items():
-        table.add_row(name, description)
+    from compt.errors import ComptError
+    from compt.tasks import catalog
+
+    if output not in ("table", "json"):
+        raise ComptError(f"Unknown --format '{output}': choose table or json.")
+    entries = catalog()
+    if output == "json":
+        typer.echo(json.dumps(entries, indent=1))
+        return
+    table = Table("name", "source", "description", "terms")
+    for entry in entries:
+        if entry["kind"] == "suite":
+            table.add_row(f"[bold]{entry['name']}", "suite",
+                          f"{entry['description']}: {', '.join(entry['tasks'])}", "")
+            continue
+        source = entry["source"] + ("" if entry["built"] else " [dim](not built)[/]")
+        description = entry["description"] + (f" [yellow]{entry['note']}[/]"
+                                               if entry.get("note") else "")
+        table.add_row(entry["name"], source, description, entry["terms"])
     console.print(table)
 
 
