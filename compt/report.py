@@ -105,6 +105,16 @@ def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
     return [f"Scores on {shown} test examples per task{differs}."]
 
 
+def task_notes(summaries: Iterable[Summary]) -> list[str]:
+    """The caveats runs recorded about a task's data (a stand-in test set), once per task,
+    so a score on a stand-in is never read as one on the real test set."""
+    seen: dict[str, str] = {}
+    for summary in summaries:
+        for task, note in (summary.get("task_notes") or {}).items():
+            seen.setdefault(task, note)
+    return [f"{task}: {note}." for task, note in sorted(seen.items())]
+
+
 def run_order(summaries: Iterable[Summary]) -> list[Summary]:
     """Oldest first (then by id): the order every view lists runs and first-seen tasks in."""
     return sorted(summaries, key=lambda s: (str(s.get("created") or ""), str(s.get("run_id"))))
@@ -356,6 +366,7 @@ def build_table(
         notes.append(f"{fallbacks} run(s) have no best-checkpoint scores; their final scores "
                      "are used.")
     notes += eval_size_note(ordered)
+    notes += task_notes(ordered)
     return Table(label_names, columns, table_rows, expected, title, notes, digits)
 
 

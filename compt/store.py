@@ -250,6 +250,8 @@ class Summary(TypedDict):
     # only for runs trained with dev_size (the dev-selected state's test scores)
     best_scores: NotRequired[dict[str, float]]
     best_average: NotRequired[float | None]
+    # only for runs whose data carry a caveat (a stand-in test set): {task: caveat}
+    task_notes: NotRequired[dict[str, str]]
 
 
 def read_meta(folder: RunFolder) -> Meta:
@@ -279,6 +281,10 @@ def _checked_results(folder: RunFolder, state: str) -> tuple[
         best["best_scores"] = results["best_scores"]
     if "best_average" in results:
         best["best_average"] = results["best_average"]
+    notes = {str(task): str(record["note"]) for task, record in (results.get("data") or {}).items()
+             if isinstance(record, dict) and record.get("note")}
+    if notes:
+        best["task_notes"] = notes
     return (scores, _number(results.get("average")), _number(results.get("duration_s")), None,
             best)
 
@@ -344,6 +350,8 @@ def summarize(folder: RunFolder) -> Summary:
         summary["best_scores"] = best["best_scores"]
     if "best_average" in best:
         summary["best_average"] = best["best_average"]
+    if "task_notes" in best:
+        summary["task_notes"] = best["task_notes"]
     return summary
 
 
