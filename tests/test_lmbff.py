@@ -194,3 +194,78 @@ def test_real_rows_read_as_the_hub_would(tmp_path, monkeypatch):
     assert cola.label_words[first.label] == "acceptable"
     assert all(ex.fields[0][0] == "sentence1" for ex in mrpc.train(0))
     assert all(0.0 <= ex.score <= 5.0 for ex in stsb.test())
+
+
+# The hub's `nyu-mll/glue` schema, written out as the hub has it: columns, ClassLabel names
+# (in the hub's integer order) and split names. Only the download is left untested.
+HUB_GLUE = {
+    "cola": (("sentence",), ["unacceptable", "acceptable"]),
+    "sst2": (("sentence",), ["negative", "positive"]),
+    "mrpc": (("sentence1", "sentence2"), ["not_equivalent", "equivalent"]),
+    "qqp": (("question1", "question2"), ["not_duplicate", "duplicate"]),
+    "stsb": (("sentence1", "sentence2"), None),
+    "mnli": (("premise", "hypothesis"), ["entailment", "neutral", "contradiction"]),
+    "qnli": (("question", "sentence"), ["entailment", "not_entailment"]),
+    "rte": (("sentence1", "sentence2"), ["entailment", "not_entailment"]),
+}
+
+
+def hub_dataset(name: str, rows: list[dict], test_rows: list[dict]):
+    """A DatasetDict shaped like the hub's glue config ``name``, holding real rows."""
+    import datasets
+
+    columns, names = HUB_GLUE[name]
+    label = datasets.Value("float32") if names is None else datasets.ClassLabel(names=names)
+    features = datasets.Features({**{c: datasets.Value("string") for c in columns},
+                                  "label": label, "idx": datasets.Value("int32")})
+    evaluation = ("validation_matched", "validation_mismatched") if name == "mnli" else (
+        "validation",)
+    tests = ("test_matched", "test_mismatched") if name == "mnli" else ("test",)
+
+    def split(items: list[dict], hidden: bool = False):
+        return datasets.Dataset.from_list(
+            [{**{c: r[c] for c in columns}, "label": -1 if hidden else r["label"], "idx": i}
+             for i, r in enumerate(items)], features=features)
+
+    return datasets.DatasetDict({"train": split(rows), **{s: split(test_rows) for s in evaluation},
+                                 **{s: split(test_rows, hidden=True) for s in tests}})
+
+
+@needs_real
+@pytest.mark.parametrize("name", list(HUB_GLUE))
+def test_hub_loading_reads_the_hub_schema_of_real_rows(name, tmp_path, monkeypatch):
+    import datasets
+
+    from compt.lmbff import read_task
+    from compt.tasks.hub import hub_task
+
+    trains, test, _ = read_task(REAL, name)
+    data = hub_dataset(name, trains[13], test[:200])
+    asked = []
+
+    def load_dataset(path, config=None, split=None, **_):
+        asked.append((path, config, split))
+        return data[split]
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    task = hub_task(name)
+    train, evaluation = task.train(), task.test()
+    assert asked == [("nyu-mll/glue", name, "train"), ("nyu-mll/glue", name, task.test_split)]
+    assert len(train) == len(trains[13]) and len(evaluation) == len(data[task.test_split])
+    names = HUB_GLUE[name][1]
+    for example, row in zip(evaluation, data[task.test_split]):
+        assert example.fields == tuple((c, row[c]) for c in HUB_GLUE[name][0])
+        if names is None:
+            assert example.score == pytest.approx(row["label"])
+        else:  # the label word is the hub's ClassLabel name of the row's integer label
+            assert task.label_words[example.label] == names[row["label"]]
+    hidden = "test_matched" if name == "mnli" else "test"
+    monkeypatch.setattr(task, "test_split", hidden)
+    assert len(task.test()) == 0  # the hub's test labels are -1: no example survives
+    monkeypatch.setenv("COMPT_CACHE", str(tmp_path / "cache"))
+    build_lmbff(REAL, tmp_path / "cache" / "lm-bff")
+    (lmbff,) = resolve_tasks([name])
+    assert lmbff.source == "lm-bff"
+    for ours, hubs in ((lmbff.train(0), train), (lmbff.test()[:200], evaluation)):
+        assert [(e.fields, e.label) for e in ours] == [(e.fields, e.label) for e in hubs]
+        assert [e.score for e in ours] == pytest.approx([e.score for e in hubs])  # float32
