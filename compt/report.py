@@ -105,6 +105,19 @@ def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
     return [f"Scores on {shown} test examples per task{differs}."]
 
 
+def data_caveats(results: dict) -> list[str]:
+    """The caveats of a run's data: stand-in test sets, few-shot samples that lack a class."""
+    lines = []
+    for task, record in (results.get("data") or {}).items():
+        if record.get("note"):
+            lines.append(f"{task}: {record['note']}")
+        if record.get("missing_classes"):
+            lines.append(f"{task}: the few-shot sample lacks the class(es) "
+                         f"{', '.join(record['missing_classes'])} (sampling=balanced gives "
+                         f"k per class).")
+    return lines
+
+
 def task_notes(summaries: Iterable[Summary]) -> list[str]:
     """The caveats runs recorded about a task's data (a stand-in test set), once per task,
     so a score on a stand-in is never read as one on the real test set."""

@@ -167,8 +167,9 @@ def test_a_run_on_lmbff_tasks_trains_and_reports_its_data(built, tiny_cfg, runs_
     assert set(results["scores"]) == {"sst2", "mnli"}
     assert results["data"]["sst2"]["train_split"] == "train-13"
     assert "stand" in results["data"]["mnli"]["note"]
-    code, out, _ = compt("table")
-    assert code == 0 and "mnli: test = " in " ".join(out.split())
+    for command in (("table",), ("show", run.name)):
+        code, out, _ = compt(*command)
+        assert code == 0 and "mnli: test = " in " ".join(out.split()), command
 
 
 @needs_real

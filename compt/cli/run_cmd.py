@@ -76,19 +76,6 @@ def results_table(results: dict, title: str) -> Table:
     return table
 
 
-def data_warnings(results: dict) -> list[str]:
-    """The caveats of a run's data: stand-in test sets, few-shot samples that lack a class."""
-    lines = []
-    for task, record in (results.get("data") or {}).items():
-        if record.get("note"):
-            lines.append(f"{task}: {record['note']}")
-        if record.get("missing_classes"):
-            lines.append(f"{task}: the few-shot sample lacks the class(es) "
-                         f"{', '.join(record['missing_classes'])} (sampling=balanced gives "
-                         f"k per class).")
-    return lines
-
-
 @app.command()
 def run(
     config: Annotated[Path | None, typer.Argument(
@@ -170,7 +157,9 @@ def run(
         console.print(f"stopped; resume with [bold]compt retry {folder.run_id}[/]")
         return
     console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
-    for line in data_warnings(results):
+    from compt.report import data_caveats
+
+    for line in data_caveats(results):
         console.print(f"[yellow]{line}[/]", highlight=False)
     if results.get("per_prompt"):
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
