@@ -135,6 +135,9 @@ def test_compt_tasks_json_and_bad_format(built, compt):
     assert code == 0
     rows = {e["name"]: e for e in json.loads(out)}
     assert rows["sst2"]["source"] == "lm-bff"
+    code, out, _ = compt("tasks")
+    row = next(line for line in out.splitlines() if line.startswith("│ sst2 "))
+    assert "lm-bff" in row and "GLUE" in row  # source and terms columns
     code, _, err = compt("tasks", "--format", "xml")
     assert code == 2 and "table or json" in err
 
