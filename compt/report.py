@@ -105,7 +105,7 @@ def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
     return [f"Scores on {shown} test examples per task{differs}."]
 
 
-def data_caveats(results: dict) -> list[str]:
+def data_caveats(results: Mapping[str, Any]) -> list[str]:
     """The caveats of a run's data: stand-in test sets, few-shot samples that lack a class."""
     lines = []
     for task, record in (results.get("data") or {}).items():
