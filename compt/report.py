@@ -120,12 +120,19 @@ def data_caveats(results: Mapping[str, Any]) -> list[str]:
 
 def task_notes(summaries: Iterable[Summary]) -> list[str]:
     """The caveats runs recorded about a task's data (a stand-in test set), once per task,
-    so a score on a stand-in is never read as one on the real test set."""
+    so a score on a stand-in is never read as one on the real test set; and a task whose
+    runs read different sources (the hub's rte and LM-BFF's), which one column mixes."""
     seen: dict[str, str] = {}
+    sources: dict[str, set[str]] = {}
     for summary in summaries:
         for task, note in (summary.get("task_notes") or {}).items():
             seen.setdefault(task, note)
-    return [f"{task}: {note}." for task, note in sorted(seen.items())]
+        for task, source in (summary.get("task_sources") or {}).items():
+            sources.setdefault(task, set()).add(source)
+    mixed = [f"{task}: runs on different data sources share this column "
+             f"({', '.join(sorted(found))})." for task, found in sorted(sources.items())
+             if len(found) > 1]
+    return [f"{task}: {note}." for task, note in sorted(seen.items())] + mixed
 
 
 def run_order(summaries: Iterable[Summary]) -> list[Summary]:

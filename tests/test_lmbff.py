@@ -273,3 +273,17 @@ def test_hub_loading_reads_the_hub_schema_of_real_rows(name, tmp_path, monkeypat
     for ours, hubs in ((lmbff.train(0), train), (lmbff.test()[:200], evaluation)):
         assert [(e.fields, e.label) for e in ours] == [(e.fields, e.label) for e in hubs]
         assert [e.score for e in ours] == pytest.approx([e.score for e in hubs])  # float32
+
+
+def test_a_table_says_when_one_task_column_mixes_data_sources(make_run, runs_dir, compt):
+    from compt.store import RunStore
+
+    for seed, source in ((0, "lm-bff"), (1, "hub: nyu-mll/glue")):
+        folder = make_run(sync=False, tasks=["rte"], seed=seed, scores={"rte": 50.0 + seed})
+        results = folder.read_results()
+        folder.write_results({**results, "data": {"rte": {"source": source}}})
+        RunStore(runs_dir).sync(folder.run_id)
+    code, out, _ = compt("table")
+    assert code == 0
+    assert "rte: runs on different data sources share this column (hub: nyu-mll/glue, " \
+           "lm-bff)." in " ".join(out.split())
