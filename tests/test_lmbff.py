@@ -100,7 +100,7 @@ def test_glue_tasks_keep_the_hub_definitions_and_follow_the_data_seed(built):
     assert rte.train(0)[0].fields[0][1] == "premise 13 0"
     assert rte.train(2)[0].fields[0][1] == "premise 42 0"
     assert {ex.fields[0][1].split()[1] for ex in sample_few_shot(rte, 4, 3)} == {"87"}
-    assert "stand" in mnli.note and "stand" in mnli.description
+    assert "stand" in mnli.note and "LM-BFF" in mnli.description
 
 
 def test_a_run_records_the_split_stand_in_and_missing_class(built):
@@ -134,10 +134,11 @@ def test_compt_tasks_json_and_bad_format(built, compt):
     code, out, _ = compt("tasks", "--format", "json")
     assert code == 0
     rows = {e["name"]: e for e in json.loads(out)}
-    assert rows["sst2"]["source"] == "lm-bff"
+    assert rows["sst2"]["source"] == "lm-bff" and "standing in" in rows["mnli"]["note"]
     code, out, _ = compt("tasks")
     row = next(line for line in out.splitlines() if line.startswith("│ sst2 "))
     assert "lm-bff" in row and "GLUE" in row  # source and terms columns
+    assert "standing" in out  # mnli's stand-in note (wrapped at 80 columns)
     code, _, err = compt("tasks", "--format", "xml")
     assert code == 2 and "table or json" in err
 

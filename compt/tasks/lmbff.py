@@ -139,17 +139,13 @@ def lmbff_task(name: str) -> Task:
         train_split=train_split(SEEDS[0]),
         test_split="test",
         regression=spec.regression,
-        description=f"{spec.description} LM-BFF split{_note_suffix(info)}",
+        description=f"{spec.description} LM-BFF split.",
         source=SOURCE,
         terms=TERMS[family],
         note=str(info.get("note", "")),
         seeded_train=train_split,
         facts={key: info[key] for key in ("test_file", "overlaps_dropped") if key in info},
     )
-
-
-def _note_suffix(info: dict[str, Any]) -> str:
-    return f"; {info['note']}." if info.get("note") else "."
 
 
 class RowTable:
