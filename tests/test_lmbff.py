@@ -288,3 +288,12 @@ def test_a_table_says_when_one_task_column_mixes_data_sources(make_run, runs_dir
     assert code == 0
     assert "rte: runs on different data sources share this column (hub: nyu-mll/glue, " \
            "lm-bff)." in " ".join(out.split())
+
+
+def test_a_broken_folder_names_the_file_and_keeps_the_old_build(built, tmp_path, compt):
+    broken = write_lmbff(tmp_path / "broken")
+    (broken / "k-shot/RTE/16-42/train.tsv").unlink()
+    code, _, err = compt("data", "build", "lm-bff", "--from", str(broken))
+    assert code == 2 and "16-42" in err and "Traceback" not in err
+    (rte,) = resolve_tasks(["rte"])
+    assert len(rte.train(2)) == 4  # the earlier build is still there

@@ -82,7 +82,8 @@ def run(
         help="TOML or YAML config file; command-line options override it.")] = None,
     method: Annotated[str | None, typer.Option(help=" | ".join(methods.names()))] = None,
     tasks: Annotated[str | None, typer.Option(
-        help="Comma-separated tasks or suites (builtin, glue, set2, rte, path/to/task.toml).")
+        help="Comma-separated tasks or suites (builtin, glue, set2, senteval, rte, "
+             "path/to/task.toml); see compt tasks.")
     ] = None,
     k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
