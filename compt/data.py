@@ -44,8 +44,8 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 
 
 def sample_few_shot(task: Task, k: int, seed: int, balanced: bool = False) -> list[Example]:
-    """The first k of a seeded permutation of the train split (or round-robin by class)."""
-    train = task.train()
+    """The first k of a seeded permutation of the train split (balanced: k per class)."""
+    train = task.train(seed)
     return [train[i] for i in _few_shot_indices(task, k, seed, balanced)]
 
 
@@ -53,19 +53,20 @@ def sample_dev(task: Task, k: int, size: int, seed: int, balanced: bool = False
                ) -> list[Example]:
     """``size`` train examples outside the few-shot set: the next ones of the same seeded
     permutation. They pick the best checkpoint (``dev_size``), never train."""
-    train = task.train()
+    train = task.train(seed)
     taken = set(_few_shot_indices(task, k, seed, balanced))
-    if k + size > len(train):
+    if len(taken) + size > len(train):
         raise ComptError(
-            f"k={k} plus dev_size={size} is larger than the train split of task "
-            f"'{task.name}' ({len(train)} examples); choose k + dev_size <= {len(train)}."
+            f"The few-shot sample ({len(taken)} examples) plus dev_size={size} is larger than "
+            f"the train split of task '{task.name}' ({len(train)} examples); choose a smaller "
+            f"k or dev_size."
         )
     rest = [i for i in _rng(seed, task.name).permutation(len(train)) if i not in taken]
     return [train[i] for i in rest[:size]]
 
 
 def _few_shot_indices(task: Task, k: int, seed: int, balanced: bool) -> list[int]:
-    train = task.train()
+    train = task.train(seed)
     if k > len(train):
         raise ComptError(
             f"k={k} is larger than the train split of task '{task.name}' "
@@ -74,16 +75,44 @@ def _few_shot_indices(task: Task, k: int, seed: int, balanced: bool) -> list[int
     order = _rng(seed, task.name).permutation(len(train))
     if not balanced:
         return order[:k].tolist()
-    by_class: dict[int, list[int]] = {}
-    for i in order:
-        by_class.setdefault(train[i].label, []).append(int(i))
+    counts: dict[int, int] = {}
     picked: list[int] = []
-    queues = [list(v) for _, v in sorted(by_class.items())]
-    while len(picked) < k:
-        for queue in queues:
-            if queue and len(picked) < k:
-                picked.append(queue.pop(0))
+    for i in order:  # stops once every class has k, so a large split is not read whole
+        label = train[i].label
+        if counts.get(label, 0) < k:
+            counts[label] = counts.get(label, 0) + 1
+            picked.append(int(i))
+            if len(picked) == k * len(task.label_words):
+                break
     return picked
+
+
+def missing_classes(task: Task, examples: Sequence[Example]) -> list[str]:
+    """The label words no example of a few-shot sample has (none for regression tasks):
+    the prompt is then trained without ever seeing those answers."""
+    if task.regression:
+        return []
+    seen = {ex.label for ex in examples}
+    return [word for i, word in enumerate(task.label_words) if i not in seen]
+
+
+def data_record(task: Task, examples: Sequence[Example], seed: int) -> dict:
+    """What a run records about one task's data: where it came from, which train split the
+    data seed read, the few-shot class counts, missing classes and any caveat."""
+    counts = {word: 0 for word in task.label_words} if not task.regression else {}
+    for ex in examples:
+        if counts:
+            counts[task.label_words[ex.label]] += 1
+    record: dict = {"source": task.source, "train_split": task.train_split_for(seed),
+                    **task.facts, "few_shot": len(examples)}
+    if counts:
+        record["class_counts"] = {w: n for w, n in counts.items() if n}
+    missing = missing_classes(task, examples)
+    if missing:
+        record["missing_classes"] = missing
+    if task.note:
+        record["note"] = task.note
+    return record
 
 
 def eval_subset(task: Task, size: int | None) -> list[Example]:

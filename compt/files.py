@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -114,3 +115,17 @@ def read_mapping(path: Path, what: str = "Config file", hint: str = "") -> dict[
     if not isinstance(data, dict):
         raise ComptError(f"{what} '{path}' must hold a table of key = value pairs{hint}.")
     return data
+
+
+def swap_in(staging: Path, root: Path, names: tuple[str, ...] = ("tasks", "suite.json")) -> None:
+    """Move a freshly built suite from ``staging`` into ``root`` in one step each, so a
+    failed build leaves the old suite usable."""
+    old = root / ".old"
+    shutil.rmtree(old, ignore_errors=True)
+    old.mkdir(parents=True)
+    for name in names:
+        if (root / name).exists():
+            (root / name).replace(old / name)
+        (staging / name).replace(root / name)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)

@@ -106,6 +106,36 @@ def eval_size_note(summaries: Iterable[Summary]) -> list[str]:
     return [f"Scores on {shown} test examples per task{differs}."]
 
 
+def data_caveats(results: Mapping[str, Any]) -> list[str]:
+    """The caveats of a run's data: stand-in test sets, few-shot samples that lack a class."""
+    lines = []
+    for task, record in (results.get("data") or {}).items():
+        if record.get("note"):
+            lines.append(f"{task}: {record['note']}")
+        if record.get("missing_classes"):
+            lines.append(f"{task}: the few-shot sample lacks the class(es) "
+                         f"{', '.join(record['missing_classes'])} (sampling=balanced gives "
+                         f"k per class).")
+    return lines
+
+
+def task_notes(summaries: Iterable[Summary]) -> list[str]:
+    """The caveats runs recorded about a task's data (a stand-in test set), once per task,
+    so a score on a stand-in is never read as one on the real test set; and a task whose
+    runs read different sources (the hub's rte and LM-BFF's), which one column mixes."""
+    seen: dict[str, str] = {}
+    sources: dict[str, set[str]] = {}
+    for summary in summaries:
+        for task, note in (summary.get("task_notes") or {}).items():
+            seen.setdefault(task, note)
+        for task, source in (summary.get("task_sources") or {}).items():
+            sources.setdefault(task, set()).add(source)
+    mixed = [f"{task}: runs on different data sources share this column "
+             f"({', '.join(sorted(found))})." for task, found in sorted(sources.items())
+             if len(found) > 1]
+    return [f"{task}: {note}." for task, note in sorted(seen.items())] + mixed
+
+
 def run_order(summaries: Iterable[Summary]) -> list[Summary]:
     """Oldest first (then by id): the order every view lists runs and first-seen tasks in."""
     return sorted(summaries, key=lambda s: (str(s.get("created") or ""), str(s.get("run_id"))))
@@ -357,6 +387,7 @@ def build_table(
         notes.append(f"{fallbacks} run(s) have no best-checkpoint scores; their final scores "
                      "are used.")
     notes += eval_size_note(ordered)
+    notes += task_notes(ordered)
     return Table(label_names, columns, table_rows, expected, title, notes, digits)
 
 

@@ -104,6 +104,7 @@ class Results(TypedDict, total=False):
     metrics: dict[str, dict[str, float]]
     primary_metric: dict[str, str]
     eval_size: dict[str, int]
+    data: dict[str, dict[str, Any]]  # per task: source, train split, classes, caveats
     per_prompt: dict[str, Any] | None
     router: dict[str, Any] | None
     predictions: dict[str, dict[str, Any]]

@@ -250,6 +250,9 @@ class Summary(TypedDict):
     # only for runs trained with dev_size (the dev-selected state's test scores)
     best_scores: NotRequired[dict[str, float]]
     best_average: NotRequired[float | None]
+    # only for runs whose data carry a caveat (a stand-in test set): {task: caveat}
+    task_notes: NotRequired[dict[str, str]]
+    task_sources: NotRequired[dict[str, str]]  # {task: "lm-bff", "hub: nyu-mll/glue", ...}
 
 
 def read_meta(folder: RunFolder) -> Meta:
@@ -279,6 +282,12 @@ def _checked_results(folder: RunFolder, state: str) -> tuple[
         best["best_scores"] = results["best_scores"]
     if "best_average" in results:
         best["best_average"] = results["best_average"]
+    data = {str(task): record for task, record in (results.get("data") or {}).items()
+            if isinstance(record, dict)}
+    for key, field in (("task_notes", "note"), ("task_sources", "source")):
+        found = {task: str(record[field]) for task, record in data.items() if record.get(field)}
+        if found:
+            best[key] = found
     return (scores, _number(results.get("average")), _number(results.get("duration_s")), None,
             best)
 
@@ -344,6 +353,9 @@ def summarize(folder: RunFolder) -> Summary:
         summary["best_scores"] = best["best_scores"]
     if "best_average" in best:
         summary["best_average"] = best["best_average"]
+    for key in ("task_notes", "task_sources"):
+        if key in best:
+            summary[key] = best[key]
     return summary
 
 

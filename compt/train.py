@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,7 +21,15 @@ import torch
 from compt import analysis
 from compt.checkpoint import load_params, restore_checkpoint, save_checkpoint
 from compt.config import RunConfig
-from compt.data import Encoded, encode, eval_subset, sample_dev, sample_few_shot, train_batches
+from compt.data import (
+    Encoded,
+    data_record,
+    encode,
+    eval_subset,
+    sample_dev,
+    sample_few_shot,
+    train_batches,
+)
 from compt.errors import ComptError
 from compt.evaluate import score_task
 from compt.model import BackboneOptions, PromptedModel, load_backbone
@@ -81,6 +89,7 @@ class Experiment:
     stage_steps: int  # steps of each of the method's stages (all of them if it has one)
     dev_examples: list[list[Example]] | None = None
     dev_data: Encoded | None = None
+    data: dict[str, dict] = field(default_factory=dict)  # per task: compt.data.data_record
 
     @property
     def selection_every(self) -> int:
@@ -128,9 +137,11 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
     if cfg.max_steps is not None:
         stage_steps = min(stage_steps, max(1, cfg.max_steps // n_stages))
     dev_data = encode(tasks, dev_examples, backbone.tokenize, room) if dev_examples else None
+    data = {t.name: data_record(t, shots, cfg.effective_data_seed)
+            for t, shots in zip(tasks, few_shot)}
     return Experiment(cfg, tasks, model, train_data, eval_examples, eval_data, device,
                       batch_size, steps_per_epoch, stage_steps * n_stages, stage_steps,
-                      dev_examples, dev_data)
+                      dev_examples, dev_data, data)
 
 
 def make_optimizer(model: PromptedModel, cfg: RunConfig) -> torch.optim.AdamW:
@@ -170,6 +181,10 @@ class Trainer:
         self.log.info("training %s on %d tasks: %d examples, batch %d, %d steps (%s)",
                       cfg.method, len(exp.tasks), len(exp.train_data), exp.batch_size,
                       total, exp.device)
+        for task, record in exp.data.items():
+            if record.get("missing_classes"):
+                self.log.warning("the few-shot sample of %s lacks the class(es) %s",
+                                 task, ", ".join(record["missing_classes"]))
         self.folder.update_status(status=Status.RUNNING, phase=Phase.TRAINING, total=total,
                                   step=step, error=None, phase_done=None, phase_total=None)
         self.reporter.start(total, step)
@@ -370,6 +385,7 @@ class Trainer:
                         for n, s in zip(names, scored)},
             "primary_metric": {t.name: t.metric for t in exp.tasks},
             "eval_size": {n: len(exs) for n, exs in zip(names, exp.eval_examples)},
+            "data": exp.data,
             "predictions": {
                 t.name: {"labels": list(t.label_words), "combined": s.confusion,
                          "source": None, "private": None}

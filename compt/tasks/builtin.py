@@ -379,6 +379,8 @@ def builtin_task(name: str) -> Task:
         metric="accuracy",
         load_split=_loader(name),
         description=spec.description,
+        source="builtin",
+        terms="generated in code by compt (no third-party text)",
     )
 
 

@@ -109,6 +109,8 @@ def hub_task(name: str) -> Task:
         test_split=spec.test_split,
         regression=spec.regression,
         description=spec.description,
+        source=f"hub: {spec.path}",
+        terms=f"the terms on the dataset card of {spec.path}",
     )
 
 
@@ -153,9 +155,16 @@ def _unavailable(spec: HubSpec, exc: BaseException) -> str:
     return (
         f"Task '{spec.name}' needs the dataset {dataset} from the Hugging Face Hub, "
         f"which could not be loaded: {reason}. {cache} Without network, train on the "
-        f"built-in offline suite (--tasks builtin) or on your own data files through a "
-        f"local task definition (a .toml/.yaml/.json file; see docs/tasks.md)."
+        f"built-in offline suite (--tasks builtin), on your own data files through a "
+        f"local task definition (a .toml/.yaml/.json file; see docs/tasks.md){_lmbff_hint(spec)}."
     )
+
+
+def _lmbff_hint(spec: HubSpec) -> str:
+    if spec.path != GLUE_ID:
+        return ""
+    return (", or build the GLUE tasks offline from LM-BFF's few-shot splits with `compt data "
+            "build lm-bff --from DIR` (docs/tasks.md#lm-bff)")
 
 
 class HubRows(Sequence[Example]):

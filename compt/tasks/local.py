@@ -76,6 +76,7 @@ def load_task_file(path: str | Path) -> Task:
         test_split="test",
         regression=regression,
         description=str(spec.get("description", f"Local task from {path}")),
+        source=f"local file: {path}",
     )
 
 

