@@ -43,6 +43,10 @@ MAJORITY, ZERO_SHOT, K_SHOT = "majority", "zero-shot", "k-shot"
 CACHE_VERSION = 1  # bump when a reference's definition changes
 
 
+class NotCached(ComptError):
+    """A reference asked for from the cache alone is not there."""
+
+
 def cache_root() -> Path:
     return cache_dir() / "references"
 
@@ -229,6 +233,7 @@ class Computer:
     """Computes and caches reference scores, loading each task and model at most once."""
 
     root: Path = field(default_factory=cache_root)
+    cached_only: bool = False  # never compute: a miss raises NotCached (the TUI's mode)
     tasks: dict[str, Task] = field(default_factory=dict)
     backbones: dict[tuple[str, str], Any] = field(default_factory=dict)
 
@@ -264,6 +269,8 @@ class Computer:
         cached = read_json(path)
         if isinstance(cached, dict) and cached.get("key") == key:
             return str(cached["name"]), float(cached["score"])
+        if self.cached_only:
+            raise NotCached(f"The reference scores of {task_name} are not cached yet.")
         name, score = self._compute(setting, self.task(task_name), data_seed, which)
         if self._writable():
             atomic_write_json(path, {"key": key, "name": name, "score": score})
@@ -314,13 +321,26 @@ class Computer:
 # -- references for a selection of runs --------------------------------------------------
 
 
+Scores = dict[int, dict[str, float]]  # data seed -> task -> score
+
+
 @dataclass
 class ReferenceSet:
     """The references standing beside some runs (one setting): for each reference name,
     each data seed those runs used, the per-task scores."""
 
-    run_ids: list[str]
-    scores: dict[str, dict[int, dict[str, float]]]
+    data_seeds: dict[str, int]  # run id -> its data seed
+    scores: dict[str, Scores]  # reference name -> its scores
+
+    @property
+    def run_ids(self) -> list[str]:
+        return list(self.data_seeds)
+
+    def over(self, run_ids: Sequence[str]) -> dict[str, Scores]:
+        """The scores on the data seeds of ``run_ids`` only (those in this set)."""
+        seeds = {self.data_seeds[r] for r in run_ids if r in self.data_seeds}
+        return {name: {s: v for s, v in by_seed.items() if s in seeds}
+                for name, by_seed in self.scores.items()}
 
 
 def references_for(
@@ -345,7 +365,8 @@ def references_for(
             for task in run.get("tasks") or list(run.get("scores") or {}):
                 for name, score in computer.scores(setting, task, seed).items():
                     scores.setdefault(name, {}).setdefault(seed, {})[task] = score
-        out.append(ReferenceSet([str(r["run_id"]) for r, _ in members], scores))
+        seeds = {str(r["run_id"]): cfg.effective_data_seed for r, cfg in members}
+        out.append(ReferenceSet(seeds, scores))
     return out
 
 

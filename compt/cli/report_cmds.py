@@ -24,17 +24,20 @@ from compt.export import FORMATS, matrix_rich, render, rich_view, table_rich
 from compt.heatmap import (
     PREDICTION_VARIANTS,
     comparison_matrix,
+    comparison_references,
     per_prompt_matrix,
     per_seed_matrices,
     prediction_matrices,
     router_matrices,
     seeds_matrix,
+    seeds_with_references,
     source_alignment,
     transfer_matrix,
 )
 from compt.narrow import fit
 from compt.report import (
     Table,
+    add_references,
     build_table,
     has_key,
     known_keys,
@@ -70,6 +73,9 @@ Value = Annotated[str, typer.Option(
     help="Which score per run: last (final) or best (dev-selected; runs with dev_size).")]
 Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
+NoReferences = Annotated[bool, typer.Option(
+    "--no-references", help="Leave out the reference rows (majority, zero-shot, training-free "
+    "k-shot): faster on a cold cache, and needs neither the model nor the tasks.")]
 
 
 class Filters(TypedDict):
@@ -172,6 +178,21 @@ def emit(view: Any, fmt: str, output: Path | None, wide: bool = False) -> None:
         sys.stdout.write(render(view, fmt))
 
 
+def reference_sets(sel: Selection, runs: Sequence[Summary], skip: bool
+                   ) -> tuple[list[Any], list[str]]:
+    """The reference rows beside ``runs`` (compt.references, cached, computed on a miss)
+    and the one note to show when there are none: skipped, or why they could not be."""
+    if skip:
+        return [], ["Reference rows left out (--no-references)."]
+    from compt.references import config_reader, references_for
+
+    try:
+        return references_for(runs, config_reader(sel.config_of)), []
+    except ComptError as exc:
+        reason = str(exc).split(". ")[0].rstrip(".")  # one line: the first sentence
+        return [], [f"Reference rows left out: {reason}. (--no-references skips them.)"]
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -189,15 +210,19 @@ def table_cmd(
         "--pool", help="One row per --rows label: runs of configurations that differ in "
         "anything else (e.g. seeds trained on a GPU and on a CPU) are pooled as its "
         "seeds.")] = False,
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
+    """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds,
+    then the reference rows (majority, zero-shot, training-free k-shot)."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    table = build_table(sel.runs(selectors), _split(rows), value, seeds, sel.config_of, digits,
-                        pool=pool)
+    runs = sel.runs(selectors)
+    table = build_table(runs, _split(rows), value, seeds, sel.config_of, digits, pool=pool)
+    sets, notes = reference_sets(sel, runs, no_references)
+    add_references(table, sets).notes.extend(notes)
     emit(table, fmt, output, wide)
 
 
@@ -331,15 +356,23 @@ def predictions_cmd(
 def seeds_cmd(
     selectors: Annotated[list[str] | None, typer.Argument(help=SELECTOR_HELP)] = None,
     value: Value = "last",
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Per-seed scores side by side for each configuration, with mean, std and range."""
+    """Per-seed scores side by side for each configuration, with mean, std and range, and the
+    reference rows on the same data seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    emit(_per_config(sel, selectors, lambda c: seeds_matrix(c.runs, value, c.title())),
-         fmt, output, wide)
+    sets, notes = reference_sets(sel, sel.runs(selectors), no_references)
+
+    def build(config: Any) -> Any:
+        matrix = seeds_with_references(seeds_matrix(config.runs, value, config.title()), sets)
+        matrix.notes.extend(notes)
+        return matrix
+
+    emit(_per_config(sel, selectors, build), fmt, output, wide)
 
 
 @app.command("compare")
@@ -351,13 +384,29 @@ def compare_cmd(
         help="Keys that must agree for two runs to pair, besides the seed.")] = "k",
     value: Value = "last",
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Paired comparison with a baseline: mean difference, paired t-test, Wilcoxon."""
+    """Paired comparison with a baseline: mean difference, paired t-test, Wilcoxon; then
+    both sides beside the reference rows."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    comparison = paired_comparison(sel.runs(selectors), sel.runs([baseline]), value,
-                                   _split(match), " ".join(selectors), baseline)
-    emit(comparison_matrix(comparison, digits), fmt, output, wide)
+    runs, base = sel.runs(selectors), sel.runs([baseline])
+    comparison = paired_comparison(runs, base, value, _split(match), " ".join(selectors),
+                                   baseline)
+    view = comparison_matrix(comparison, digits)
+    emit(with_references(view, sel, comparison, [*runs, *base], no_references, digits),
+         fmt, output, wide)
+
+
+def with_references(view: Any, sel: Selection, comparison: Any, runs: Sequence[Summary],
+                    skip: bool, digits: int) -> Any:
+    """``compt compare``'s view followed by its reference view (kept apart from the
+    statistics), or with a note saying why there is none."""
+    sets, notes = reference_sets(sel, runs, skip)
+    if not sets:
+        view.notes.extend(notes)
+        return view
+    return [view, comparison_references(comparison, sets, digits)]
