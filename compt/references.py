@@ -232,7 +232,7 @@ def majority_predict(tests: Sequence[Example]) -> list[int]:
 class Computer:
     """Computes and caches reference scores, loading each task and model at most once."""
 
-    root: Path = field(default_factory=cache_root)
+    root: Path = field(default_factory=lambda: cache_root())
     cached_only: bool = False  # never compute: a miss raises NotCached (the TUI's mode)
     tasks: dict[str, Task] = field(default_factory=dict)
     backbones: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -379,3 +379,13 @@ def config_reader(read: Callable[[Mapping[str, Any]], dict[str, Any]]
             raise ComptError(f"Run {run.get('run_id')} has no readable config.json.")
         return RunConfig.from_dict(data, f"{run.get('run_id')}/config.json")
     return config_of
+
+
+def cached_references(runs: Sequence[Mapping[str, Any]],
+                      config_of: Callable[[Mapping[str, Any]], RunConfig]) -> list[ReferenceSet]:
+    """The reference sets the cache holds in full for ``runs``, else none: for views that
+    must not load a model (the TUI); a report command computes and caches them."""
+    try:
+        return references_for(runs, config_of, Computer(cached_only=True))
+    except ComptError:
+        return []

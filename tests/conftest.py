@@ -19,6 +19,16 @@ import torch  # noqa: E402
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def reference_cache(tmp_path_factory, monkeypatch):
+    """Reference scores go to a cache of this test session, never the user's."""
+    import compt.references
+
+    root = tmp_path_factory.getbasetemp() / "reference-cache"
+    monkeypatch.setattr(compt.references, "cache_root", lambda: root)
+    return root
+
+
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
     """An empty run store, also exported as COMPT_RUNS_DIR for code that reads the default."""
