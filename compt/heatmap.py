@@ -384,9 +384,11 @@ def seeds_with_references(matrix: Matrix, sets: Sequence[ReferenceSet]) -> Matri
 
 
 def comparison_references(comparison: Comparison, sets: Sequence[ReferenceSet],
-                          digits: int = 1) -> Matrix:
-    """Both sides of a paired comparison beside the reference rows of the compared runs,
-    on the same matched (seed, task) pairs: per task, the means and each reference."""
+                          run_ids: Sequence[str], digits: int = 1) -> Matrix:
+    """Both sides of a paired comparison beside the reference rows of the compared runs
+    (``run_ids``: the group's), on the same matched (seed, task) pairs: per task, the means
+    and each reference on the pairs' data seeds."""
+    sets = [refs for refs in sets if set(run_ids) & set(refs.run_ids)]
     names = list(dict.fromkeys(n for refs in sets for n in refs.scores))
     scores = {n: {s: t for refs in sets for s, t in refs.scores.get(n, {}).items()}
               for n in names}

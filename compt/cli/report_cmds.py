@@ -397,16 +397,17 @@ def compare_cmd(
     comparison = paired_comparison(runs, base, value, _split(match), " ".join(selectors),
                                    baseline)
     view = comparison_matrix(comparison, digits)
-    emit(with_references(view, sel, comparison, [*runs, *base], no_references, digits),
-         fmt, output, wide)
+    emit(with_references(view, sel, comparison, runs, no_references, digits), fmt, output,
+         wide)
 
 
 def with_references(view: Any, sel: Selection, comparison: Any, runs: Sequence[Summary],
                     skip: bool, digits: int) -> Any:
-    """``compt compare``'s view followed by its reference view (kept apart from the
-    statistics), or with a note saying why there is none."""
+    """``compt compare``'s view followed by the reference view of the compared group's
+    setting (kept apart from the statistics), or with a note saying why there is none."""
     sets, notes = reference_sets(sel, runs, skip)
     if not sets:
         view.notes.extend(notes)
         return view
-    return [view, comparison_references(comparison, sets, digits)]
+    group = [str(r["run_id"]) for r in runs]
+    return [view, comparison_references(comparison, sets, group, digits)]
