@@ -1,4 +1,5 @@
-"""Reference rows: what a trained prompt has to beat, computed with compt's own code.
+"""Reference rows: what a trained prompt has to beat, computed with compt's own code
+(docs/method.md#reference-rows).
 
 For the backbone, tasks, data seeds, k and test examples of a set of runs, three scores
 need no training (docs/reports.md#reference-rows):

@@ -390,6 +390,11 @@ def reference_cells(scores: Mapping[int, Mapping[str, float]], columns: Sequence
     return cells
 
 
+def _shown(cell: Cell, digits: int) -> float | None:
+    """The mean as the table displays it."""
+    return None if cell.mean is None else round(cell.mean, digits)
+
+
 def add_references(table: Table, sets: Sequence[ReferenceSet]) -> Table:
     """Append the reference rows of each setting under the trained rows, and mark every
     trained cell whose mean (as displayed) does not beat its setting's best reference."""
@@ -409,12 +414,11 @@ def add_references(table: Table, sets: Sequence[ReferenceSet]) -> Table:
             rows.append(Row(labels, f"ref:{name}", [], reference_cells(scores, table.columns),
                             reference=True))
         for column in table.columns:
-            means = [round(r.cells[column].mean, table.digits) for r in rows
-                     if r.cells[column].mean is not None]
+            shown = [m for r in rows if (m := _shown(r.cells[column], table.digits)) is not None]
             for row in members:
-                cell = row.cells[column]
-                cell.below_reference = bool(means) and cell.mean is not None and round(
-                    cell.mean, table.digits) <= max(means)
+                mean = _shown(row.cells[column], table.digits)
+                row.cells[column].below_reference = bool(shown) and mean is not None and (
+                    mean <= max(shown))
         table.rows += rows
     if any(r.reference for r in table.rows):
         table.notes.append(REFERENCE_NOTE)
