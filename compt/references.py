@@ -360,12 +360,12 @@ def references_for(
         by_setting.setdefault(Setting.of(cfg), []).append((run, cfg))
     out = []
     for setting, members in by_setting.items():
-        scores: dict[str, dict[int, dict[str, float]]] = {}
-        for run, cfg in members:
-            seed = cfg.effective_data_seed
-            for task in run.get("tasks") or list(run.get("scores") or {}):
-                for name, score in computer.scores(setting, task, seed).items():
-                    scores.setdefault(name, {}).setdefault(seed, {})[task] = score
+        scores: dict[str, Scores] = {}
+        wanted = {(cfg.effective_data_seed, task): None for run, cfg in members
+                  for task in run.get("tasks") or list(run.get("scores") or {})}
+        for seed, task in wanted:  # each (data seed, task) once, however many runs share it
+            for name, score in computer.scores(setting, task, seed).items():
+                scores.setdefault(name, {}).setdefault(seed, {})[task] = score
         seeds = {str(r["run_id"]): cfg.effective_data_seed for r, cfg in members}
         out.append(ReferenceSet(seeds, scores))
     return out
