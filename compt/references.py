@@ -332,6 +332,7 @@ class ReferenceSet:
 
     data_seeds: dict[str, int]  # run id -> its data seed
     scores: dict[str, Scores]  # reference name -> its scores
+    setting: str = ""  # what tells it from the other sets of one view, e.g. "eval_size=100"
 
     @property
     def run_ids(self) -> list[str]:
@@ -367,8 +368,15 @@ def references_for(
             for name, score in computer.scores(setting, task, seed).items():
                 scores.setdefault(name, {}).setdefault(seed, {})[task] = score
         seeds = {str(r["run_id"]): cfg.effective_data_seed for r, cfg in members}
-        out.append(ReferenceSet(seeds, scores))
+        out.append(ReferenceSet(seeds, scores, _differences(setting, list(by_setting))))
     return out
+
+
+def _differences(setting: Setting, settings: Sequence[Setting]) -> str:
+    """``key=value`` of the fields on which ``settings`` disagree, for ``setting``."""
+    mine = asdict(setting)
+    keys = [k for k in mine if len({asdict(s)[k] for s in settings}) > 1]
+    return " ".join(f"{k}={mine[k]}" for k in keys)
 
 
 def config_reader(read: Callable[[Mapping[str, Any]], dict[str, Any]]

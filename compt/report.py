@@ -395,27 +395,37 @@ def _shown(cell: Cell, digits: int) -> float | None:
     return None if cell.mean is None else round(cell.mean, digits)
 
 
+def _shared_labels(table: Table, members: Sequence[Row]) -> list[str]:
+    """The label values all ``members`` share ("" where they differ; no variant)."""
+    shared = [labels[0] if len(set(labels)) == 1 else ""
+              for labels in zip(*(r.labels for r in members), strict=True)]
+    shared = shared or [""] * len(table.label_names)
+    if "variant" in table.label_names:
+        shared[table.label_names.index("variant")] = ""
+    return shared
+
+
 def add_references(table: Table, sets: Sequence[ReferenceSet]) -> Table:
     """Append the reference rows of each setting under the trained rows, and mark every
-    trained cell whose mean (as displayed) does not beat its setting's best reference."""
+    trained cell whose mean (as displayed) does not beat its setting's best reference.
+
+    A setting's rows carry the labels its trained rows share; where two settings would
+    read the same, the row names say what tells the settings apart."""
     name_at = table.label_names.index("method") if "method" in table.label_names else 0
     trained = table.trained_rows
-    for refs in sets:
-        members = [r for r in trained if set(r.run_ids) & set(refs.run_ids)]
-        shared = [labels[0] if len(set(labels)) == 1 else ""
-                  for labels in zip(*(r.labels for r in members), strict=True)]
-        if not shared:
-            shared = [""] * len(table.label_names)
-        if "variant" in table.label_names:
-            shared[table.label_names.index("variant")] = ""
+    members = [[r for r in trained if set(r.run_ids) & set(refs.run_ids)] for refs in sets]
+    shared = [_shared_labels(table, rows) for rows in members]
+    clash = len({tuple(labels) for labels in shared}) < len(shared)
+    for refs, runs, labels_of_set in zip(sets, members, shared, strict=True):
         rows = []
         for name, scores in refs.scores.items():
-            labels = tuple(name if i == name_at else v for i, v in enumerate(shared))
+            title = f"{name} ({refs.setting})" if clash and refs.setting else name
+            labels = tuple(title if i == name_at else v for i, v in enumerate(labels_of_set))
             rows.append(Row(labels, f"ref:{name}", [], reference_cells(scores, table.columns),
                             reference=True))
         for column in table.columns:
             shown = [m for r in rows if (m := _shown(r.cells[column], table.digits)) is not None]
-            for row in members:
+            for row in runs:
                 mean = _shown(row.cells[column], table.digits)
                 row.cells[column].below_reference = bool(shown) and mean is not None and (
                     mean <= max(shown))

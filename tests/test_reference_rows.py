@@ -117,3 +117,15 @@ def test_comparison_references_golden(fmt):
     assert view.values[-1] == pytest.approx([63.0, 56.5, 51.0, 51.5, 57.5])
     assert view.extra["below_reference"] == []
     assert_golden(f"compare_refs.{SUFFIX[fmt]}", render(view, fmt))
+
+
+def test_settings_whose_rows_would_read_the_same_are_named():
+    from compt.references import ReferenceSet
+
+    pt = {s["run_id"]: s["data_seed"] for s in summaries() if s["method"] == "pt"}
+    first, second = dict(list(pt.items())[:2]), dict(list(pt.items())[2:])
+    sets = [ReferenceSet(first, {"majority": {0: {"nli": 50.0}}}, "eval_size=100"),
+            ReferenceSet(second, {"majority": {2: {"nli": 52.0}}}, "eval_size=200")]
+    table = add_references(build_table([s for s in summaries() if s["method"] == "pt"]), sets)
+    assert [r.labels for r in table.rows if r.reference] == [
+        ("majority (eval_size=100)", "8"), ("majority (eval_size=200)", "8")]

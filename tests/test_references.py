@@ -190,3 +190,15 @@ def test_references_for_runs_group_by_setting_and_data_seed(tmp_path):
     with pytest.raises(ComptError, match="Unknown task"):
         references_for([{"run_id": "r0", "tasks": ["no_such_task"]}],
                        lambda r: configs["r0"], computer)
+
+
+def test_two_settings_in_one_view_say_what_differs(tmp_path):
+    computer = Computer(root=tmp_path)
+    computer.backbones[("tiny-bert", "auto")] = tiny_encoder()
+    configs = {f"e{n}": RunConfig(model="tiny-bert", tasks=["sent_movies"], k=4, eval_size=n,
+                                  max_length=ROOM + 20, prompt_len=20) for n in (8, 16)}
+    runs = [{"run_id": rid, "tasks": ["sent_movies"]} for rid in configs]
+    sets = references_for(runs, lambda r: configs[r["run_id"]], computer)
+    assert [s.setting for s in sets] == ["eval_size=8", "eval_size=16"]
+    alone = references_for(runs[:1], lambda r: configs[r["run_id"]], computer)
+    assert alone[0].setting == ""
