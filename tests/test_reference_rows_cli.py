@@ -13,6 +13,13 @@ from pathlib import Path
 import pytest
 from golden import assert_golden
 
+
+@pytest.fixture(autouse=True)
+def references_on(monkeypatch):
+    """The suite leaves reference rows out (tests/conftest.py); here they are the point."""
+    monkeypatch.delenv("COMPT_NO_REFERENCES")
+
+
 SCORES = {0: {"sent_movies": 50.0, "sent_products": 60.0},
           1: {"sent_movies": 55.0, "sent_products": 52.0}}
 
@@ -52,8 +59,14 @@ def test_no_references_says_so_in_one_line(tiny_store, compt):
     for command in (["table"], ["seeds"], ["compare", "method=ssum", "--baseline", "method=pt"]):
         code, out, _ = compt(*command, "--runs-dir", str(tiny_store), "--no-references")
         assert code == 0
-        assert "Reference rows left out (--no-references)." in out
+        assert "Reference rows left out (--no-references or COMPT_NO_REFERENCES)." in out
         assert "ref " not in out.replace("Reference rows", "")
+
+
+def test_the_environment_variable_leaves_them_out_too(tiny_store, compt, monkeypatch):
+    monkeypatch.setenv("COMPT_NO_REFERENCES", "1")
+    _, out, _ = compt("table", "--runs-dir", str(tiny_store))
+    assert "Reference rows left out" in out and "majority" not in out
 
 
 def test_a_model_that_cannot_load_leaves_the_references_out_with_a_reason(make_run, runs_dir,

@@ -74,8 +74,9 @@ Value = Annotated[str, typer.Option(
 Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
 NoReferences = Annotated[bool, typer.Option(
-    "--no-references", help="Leave out the reference rows (majority, zero-shot, training-free "
-    "k-shot): faster on a cold cache, and needs neither the model nor the tasks.")]
+    "--no-references", envvar="COMPT_NO_REFERENCES",
+    help="Leave out the reference rows (majority, zero-shot, training-free k-shot): faster on "
+    "a cold cache, and needs neither the model nor the tasks.")]
 
 
 class Filters(TypedDict):
@@ -183,7 +184,7 @@ def reference_sets(sel: Selection, runs: Sequence[Summary], skip: bool
     """The reference rows beside ``runs`` (compt.references, cached, computed on a miss)
     and the one note to show when there are none: skipped, or why they could not be."""
     if skip:
-        return [], ["Reference rows left out (--no-references)."]
+        return [], ["Reference rows left out (--no-references or COMPT_NO_REFERENCES)."]
     from compt.references import config_reader, references_for
 
     try:
