@@ -38,6 +38,8 @@ from compt.files import atomic_write_json, cache_dir, read_json
 from compt.tasks.base import Example, Task
 
 if TYPE_CHECKING:
+    import torch
+
     from compt.data import Batch, Encoded
     from compt.model.backbones import Backbone
 
@@ -124,7 +126,8 @@ class Centroid(FewShotBaseline):
     def __init__(self) -> None:
         self.test_vectors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-    def predict(self, backbone, task, shots, tests, room):
+    def predict(self, backbone: Backbone, task: Task, shots: Sequence[Example],
+                tests: Sequence[Example], room: int) -> list[int]:
         import torch
         from torch import nn
 
@@ -143,7 +146,7 @@ class Centroid(FewShotBaseline):
 
 
 def _pooled(backbone: Backbone, task: Task, examples: Sequence[Example], room: int,
-            batch_size: int = 64):
+            batch_size: int = 64) -> torch.Tensor:
     """(N, d) unit pooled vectors of the encoded examples, as zero-shot pools them."""
     import torch
     from torch import nn
@@ -182,7 +185,8 @@ class InContext(FewShotBaseline):
 
     name = "in-context"
 
-    def predict(self, backbone, task, shots, tests, room):
+    def predict(self, backbone: Backbone, task: Task, shots: Sequence[Example],
+                tests: Sequence[Example], room: int) -> list[int]:
         from compt.truncation import NO_LIMIT
 
         demo = DemonstrationTask(task, shots)
@@ -201,7 +205,7 @@ def few_shot_sample(task: Task, setting: Setting, data_seed: int) -> list[Exampl
 # -- zero-shot: the runs' evaluation with an empty prompt --------------------------------
 
 
-def _attention(batch: Batch):
+def _attention(batch: Batch) -> torch.Tensor:
     import torch
 
     width = batch.input_ids.shape[1]
@@ -215,7 +219,7 @@ class Unprompted:
     def __init__(self, backbone: Backbone) -> None:
         self.backbone = backbone
 
-    def scores(self, batch: Batch, mask: Any = None):
+    def scores(self, batch: Batch, mask: Any = None) -> torch.Tensor:
         embeds = self.backbone.embed(batch.input_ids)
         return self.backbone.scores(embeds, _attention(batch), batch.label_tasks)
 
