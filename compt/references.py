@@ -22,6 +22,7 @@ Torch is imported only on a cache miss, so a report over cached references stays
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -75,6 +76,7 @@ class Setting:
                    cfg.max_length - cfg.effective_prompt_len, cfg.logit_scale, cfg.length_norm)
 
 
+@functools.lru_cache(maxsize=64)
 def model_fingerprint(name: str) -> str:
     """A model name, plus the size and time of its files where it is a local path."""
     path = Path(name).expanduser()
@@ -249,7 +251,7 @@ def majority_predict(tests: Sequence[Example]) -> list[int]:
 class Computer:
     """Computes and caches reference scores, loading each task and model at most once."""
 
-    root: Path = field(default_factory=lambda: cache_root())
+    root: Path = field(default_factory=lambda: cache_root())  # looked up when made
     cached_only: bool = False  # never compute: a miss raises NotCached (the TUI's mode)
     tasks: dict[str, Task] = field(default_factory=dict)
     backbones: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -289,16 +291,11 @@ class Computer:
         if self.cached_only:
             raise NotCached(f"The reference scores of {task_name} are not cached yet.")
         name, score = self._compute(setting, self.task(task_name), data_seed, which)
-        if self._writable():
-            atomic_write_json(path, {"key": key, "name": name, "score": score})
-        return name, score
-
-    def _writable(self) -> bool:
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(path, {"key": key, "name": name, "score": score})
         except OSError:
-            return False
-        return True
+            pass  # only a cache: a read-only or full disk costs a recomputation next time
+        return name, score
 
     def _key(self, setting: Setting, task: str, data_seed: int, which: str) -> dict[str, Any]:
         """Only what the reference depends on: majority ignores the model and the draw,

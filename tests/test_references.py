@@ -202,3 +202,13 @@ def test_two_settings_in_one_view_say_what_differs(tmp_path):
     assert [s.setting for s in sets] == ["eval_size=8", "eval_size=16"]
     alone = references_for(runs[:1], lambda r: configs[r["run_id"]], computer)
     assert alone[0].setting == ""
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_recomputation(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    computer = Computer(root=blocked / "references")
+    computer.backbones[("tiny-bert", "auto")] = tiny_encoder()
+    setting = Setting("tiny-bert", "auto", 4, "random", 8, ROOM, 20.0, False)
+    assert set(computer.scores(setting, "sent_movies", 0)) == {
+        "majority", "zero-shot", "centroid"}
