@@ -23,7 +23,7 @@ from rich.text import Span, Text
 
 from compt.errors import ComptError
 from compt.heatmap import Matrix
-from compt.report import Cell, Row, Table
+from compt.report import REFERENCE_MARK, Cell, Row, Table
 
 FORMATS = ("terminal", "markdown", "csv", "latex", "json")
 LONG_TABLE = 300  # rows beyond which the terminal layout skips rich's (slow) table engine
@@ -99,6 +99,8 @@ def cell_text(cell: Cell, row: Row, digits: int) -> str:
 
 
 def count_text(row: Row, expected: int) -> str:
+    if row.reference:
+        return "ref"
     return f"{row.n_runs}/{expected}" if row.n_runs < expected else str(row.n_runs)
 
 
@@ -108,8 +110,13 @@ def _by_rank(cell: Cell, best: str, second: str, other: str) -> str:
 
 
 def _mark(cell: Cell) -> str:
-    """The rank marker, or a space so that marked and unmarked numbers stay aligned."""
-    return _by_rank(cell, BEST_MARK, SECOND_MARK, " ")
+    """The rank marker, or a space so that marked and unmarked numbers stay aligned, then
+    the reference mark where a trained cell does not beat its reference rows."""
+    return _by_rank(cell, BEST_MARK, SECOND_MARK, " ") + _below(cell)
+
+
+def _below(cell: Cell) -> str:
+    return REFERENCE_MARK if cell.below_reference else ""
 
 
 def _clean(x: float | None) -> float | None:
@@ -128,13 +135,14 @@ def table_rich(table: Table) -> RichTable:
         out.add_column(column, justify="right", no_wrap=True)
     out.add_column("n", justify="right", no_wrap=True)
     values = range(len(table.label_names), len(table.label_names) + len(table.columns))
-    for row in _padded_rows(table):
+    trained = len(table.trained_rows)  # reference rows come last, under a rule
+    for index, row in enumerate(_padded_rows(table)):
         texts = []
         for i, (text, style, start, end) in enumerate(row):
             texts.append(Text(text, justify="left" if i in values else None))  # pre-aligned
             if style:
                 texts[-1].stylize(style, start, end)
-        out.add_row(*texts)
+        out.add_row(*texts, end_section=index == trained - 1 < len(table.rows) - 1)
     return out
 
 
@@ -217,7 +225,7 @@ def table_markdown(table: Table) -> str:
         for column in table.columns:
             cell = row.cells[column]
             text = cell_text(cell, row, table.digits)
-            cells.append(_by_rank(cell, f"**{text}**", f"_{text}_", text))
+            cells.append(_by_rank(cell, f"**{text}**", f"_{text}_", text) + _below(cell))
         lines.append(_md_row([*row.labels, *cells, count_text(row, table.expected)]))
     lines += ["", "Bold: best in column; italic: second.", *table.notes]
     return "\n".join(lines) + "\n"
@@ -229,7 +237,8 @@ def _md_row(cells: Sequence[str]) -> str:
 
 _LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                  "^": r"\textasciicircum{}", "±": r"$\pm$", "–": "--", "†": r"\dag{}"}
+                  "^": r"\textasciicircum{}", "±": r"$\pm$", "–": "--", "†": r"\dag{}",
+                  REFERENCE_MARK: r"$^\circ$"}
 
 
 def latex_escape(text: str) -> str:
@@ -249,7 +258,8 @@ def table_latex(table: Table) -> str:
         for column in table.columns:
             cell = row.cells[column]
             text = latex_escape(cell_text(cell, row, table.digits))
-            cells.append(_by_rank(cell, f"\\textbf{{{text}}}", f"\\underline{{{text}}}", text))
+            cells.append(_by_rank(cell, f"\\textbf{{{text}}}", f"\\underline{{{text}}}", text)
+                         + latex_escape(_below(cell)))
         labels = [latex_escape(label) for label in row.labels]
         lines.append(" & ".join([*labels, *cells, count_text(row, table.expected)]) + " \\\\")
     lines += ["\\bottomrule", "\\end{tabular}"]
@@ -262,13 +272,17 @@ def table_csv(table: Table) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     per_column = [f"{c}{suffix}" for c in table.columns for suffix in ("", "_std", "_n")]
-    writer.writerow([*table.label_names, *per_column, "runs", "expected", "config_key"])
+    refs = any(row.reference for row in table.rows)  # two more columns, only when shown
+    writer.writerow([*table.label_names, *per_column, "runs", "expected", "config_key",
+                     *(("reference", "below_reference") if refs else ())])
     for row in table.rows:
         numbers: list[Any] = []
         for column in table.columns:
             cell = row.cells[column]
             numbers += [_csv_number(cell.mean), _csv_number(cell.std), cell.n]
-        writer.writerow([*row.labels, *numbers, row.n_runs, table.expected, row.config_key])
+        below = ";".join(c for c in table.columns if row.cells[c].below_reference)
+        writer.writerow([*row.labels, *numbers, row.n_runs, table.expected, row.config_key,
+                         *((str(row.reference).lower(), below) if refs else ())])
     return buffer.getvalue()
 
 
@@ -280,11 +294,13 @@ def table_dict(table: Table) -> dict[str, Any]:
     rows = []
     for row in table.rows:
         cells = {c: {"mean": _clean(cell.mean), "std": _clean(cell.std), "n": cell.n,
-                     "rank": cell.rank, "values": [_clean(v) for v in cell.values]}
+                     "rank": cell.rank, "values": [_clean(v) for v in cell.values],
+                     "below_reference": cell.below_reference}
                  for c, cell in row.cells.items()}
         rows.append({"labels": dict(zip(table.label_names, row.labels, strict=True)),
                      "config_key": row.config_key, "run_ids": row.run_ids, "runs": row.n_runs,
-                     "complete": not table.short(row), "cells": cells})
+                     "complete": not table.short(row), "reference": row.reference,
+                     "cells": cells})
     return {"title": table.title, "label_names": list(table.label_names),
             "columns": table.columns, "expected": table.expected, "digits": table.digits,
             "rows": rows, "notes": table.notes}

@@ -11,22 +11,27 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compt.errors import ComptError
 from compt.report import (
     AVERAGE,
+    REFERENCE_NOTE,
     Cell,
     Comparison,
     Summary,
     eval_size_note,
     make_cell,
+    reference_cells,
     run_order,
     run_scores,
     seed_label,
     task_order,
 )
 from compt.stats import ALPHA, POWER, PairedTest
+
+if TYPE_CHECKING:
+    from compt.references import ReferenceSet
 
 Grid = dict[str, dict[str, float]]  # row label -> column label -> value
 
@@ -437,3 +442,56 @@ def _stats_dict(c: Comparison) -> dict[str, Any]:
             "seed_task": _test_dict(c.per_pair),
             "alpha": ALPHA, "power": POWER, "detectable_effect": _significant(c.detectable),
             "effect": c.effect, "seeds_needed": c.seeds_needed, "unmatched": c.unmatched}
+
+
+# -- reference rows beside the per-seed and paired views (compt.references) --------------
+
+
+def seeds_with_references(matrix: Matrix, sets: Sequence[ReferenceSet]) -> Matrix:
+    """A configuration's per-seed matrix with each reference, on the data seeds of these
+    very runs, as further footer rows (``ref <name>``)."""
+    run_ids = list(matrix.extra.get("run_ids") or [])
+    added = 0
+    for refs in sets:
+        if not set(run_ids) & set(refs.run_ids):
+            continue
+        for name, scores in refs.over(run_ids).items():
+            cells = reference_cells(scores, matrix.columns)
+            matrix.rows.append(f"ref {name}")
+            matrix.values.append([cells[c].mean for c in matrix.columns])
+            added += 1
+    matrix.footer += added
+    if added:
+        matrix.notes.append(REFERENCE_NOTE)
+    return matrix
+
+
+def comparison_references(comparison: Comparison, sets: Sequence[ReferenceSet],
+                          run_ids: Sequence[str], digits: int = 1) -> Matrix:
+    """Both sides of a paired comparison beside the reference rows of the compared runs
+    (``run_ids``: the group's), on the same matched (seed, task) pairs: per task, the means
+    and each reference on the pairs' data seeds."""
+    sets = [refs for refs in sets if set(run_ids) & set(refs.run_ids)]
+    names = list(dict.fromkeys(n for refs in sets for n in refs.scores))
+    scores = {n: {s: t for refs in sets for s, t in refs.scores.get(n, {}).items()}
+              for n in names}
+    rows, values, below = [], [], []
+    for task in [*comparison.tasks, AVERAGE]:
+        pairs = [p for p in comparison.pairs if task == AVERAGE or p.task == task]
+        found_refs = [[scores[n][p.unit[1]][p.task] for p in pairs
+                       if p.task in scores[n].get(p.unit[1], {})] for n in names]
+        ref_means = [_mean(found) if found else None for found in found_refs]
+        ours = _mean([p.value for p in pairs])
+        rows.append("all pairs" if task == AVERAGE else task)
+        values.append([ours, _mean([p.baseline for p in pairs]), *ref_means])
+        found = [r for r in ref_means if r is not None]
+        if found and round(ours, digits) <= round(max(found), digits):
+            below.append(rows[-1])
+    notes = [REFERENCE_NOTE]
+    if below:
+        notes.append(f"{comparison.name} does not beat the best reference on: "
+                     f"{', '.join(below)}.")
+    return Matrix(f"{comparison.name} and {comparison.baseline} beside the references", "task",
+                  rows, [comparison.name, comparison.baseline, *(f"ref {n}" for n in names)],
+                  values, footer=1, digits=digits, notes=notes,
+                  extra={"below_reference": below}, coloured=False)

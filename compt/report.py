@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compt.config import META_KEYS, METHODS, SEED_KEYS
 from compt.config import differing_keys as config_differing_keys
 from compt.errors import ComptError
 from compt.stats import DEFAULT_EFFECT, PairedTest
+
+if TYPE_CHECKING:
+    from compt.references import ReferenceSet
 
 AVERAGE = "avg"
 DEFAULT_ROWS = ("method", "k")
@@ -271,6 +274,7 @@ class Cell:
     mean: float | None
     std: float | None  # sample std (ddof=1); None below two values
     rank: int | None = None  # 1 = best in its column, 2 = second
+    below_reference: bool = False  # a trained mean not above its best reference row
 
     @property
     def n(self) -> int:
@@ -295,6 +299,7 @@ class Row:
     config_key: str
     run_ids: list[str]
     cells: dict[str, Cell]
+    reference: bool = False  # a reference row (no training; compt.references)
 
     @property
     def n_runs(self) -> int:
@@ -314,7 +319,11 @@ class Table:
     digits: int = 1
 
     def short(self, row: Row) -> bool:
-        return row.n_runs < self.expected
+        return not row.reference and row.n_runs < self.expected
+
+    @property
+    def trained_rows(self) -> list[Row]:
+        return [row for row in self.rows if not row.reference]
 
 
 def mark_best(rows: Sequence[Row], columns: Iterable[str], digits: int = 1) -> None:
@@ -389,6 +398,75 @@ def build_table(
     notes += eval_size_note(ordered)
     notes += task_notes(ordered)
     return Table(label_names, columns, table_rows, expected, title, notes, digits)
+
+
+# -- reference rows ----------------------------------------------------------------------
+
+REFERENCE_MARK = "°"
+REFERENCE_NOTE = (
+    "ref rows: no training (docs/reports.md#reference-rows): majority = always the most "
+    "frequent test label; zero-shot = the frozen backbone with no prompt; centroid / "
+    "in-context = training-free k-shot on each run's own few-shot sample; mean ± std over "
+    "the runs' data seeds.")
+BELOW_NOTE = f"{REFERENCE_MARK} not above the best ref row of its setting in that column."
+
+
+def reference_cells(scores: Mapping[int, Mapping[str, float]], columns: Sequence[str]
+                    ) -> dict[str, Cell]:
+    """A reference's cells: each task over the data seeds, the average of each seed's tasks."""
+    per_seed = [scores[seed] for seed in sorted(scores)]
+    cells = {c: make_cell([s[c] for s in per_seed if c in s]) for c in columns if c != AVERAGE}
+    tasks = [c for c in columns if c != AVERAGE]
+    cells[AVERAGE] = make_cell([math.fsum(s[t] for t in tasks if t in s) / n
+                                for s in per_seed if (n := sum(t in s for t in tasks))])
+    return cells
+
+
+def _shown(cell: Cell, digits: int) -> float | None:
+    """The mean as the table displays it."""
+    return None if cell.mean is None else round(cell.mean, digits)
+
+
+def _shared_labels(table: Table, members: Sequence[Row]) -> list[str]:
+    """The label values all ``members`` share ("" where they differ; no variant)."""
+    shared = [labels[0] if len(set(labels)) == 1 else ""
+              for labels in zip(*(r.labels for r in members), strict=True)]
+    shared = shared or [""] * len(table.label_names)
+    if "variant" in table.label_names:
+        shared[table.label_names.index("variant")] = ""
+    return shared
+
+
+def add_references(table: Table, sets: Sequence[ReferenceSet]) -> Table:
+    """Append the reference rows of each setting under the trained rows, and mark every
+    trained cell whose mean (as displayed) does not beat its setting's best reference.
+
+    A setting's rows carry the labels its trained rows share; where two settings would
+    read the same, the row names say what tells the settings apart."""
+    name_at = table.label_names.index("method") if "method" in table.label_names else 0
+    trained = table.trained_rows
+    members = [[r for r in trained if set(r.run_ids) & set(refs.run_ids)] for refs in sets]
+    shared = [_shared_labels(table, rows) for rows in members]
+    clash = len({tuple(labels) for labels in shared}) < len(shared)
+    for refs, runs, labels_of_set in zip(sets, members, shared, strict=True):
+        rows = []
+        for name, scores in refs.scores.items():
+            title = f"{name} ({refs.setting})" if clash and refs.setting else name
+            labels = tuple(title if i == name_at else v for i, v in enumerate(labels_of_set))
+            rows.append(Row(labels, f"ref:{name}", [], reference_cells(scores, table.columns),
+                            reference=True))
+        for column in table.columns:
+            shown = [m for r in rows if (m := _shown(r.cells[column], table.digits)) is not None]
+            for row in runs:
+                mean = _shown(row.cells[column], table.digits)
+                row.cells[column].below_reference = bool(shown) and mean is not None and (
+                    mean <= max(shown))
+        table.rows += rows
+    if any(r.reference for r in table.rows):
+        table.notes.append(REFERENCE_NOTE)
+    if any(c.below_reference for r in trained for c in r.cells.values()):
+        table.notes.append(BELOW_NOTE)
+    return table
 
 
 # -- paired comparison -------------------------------------------------------------------

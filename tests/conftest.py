@@ -10,6 +10,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Report commands leave the reference rows out (they would evaluate the tiny models on
+# 200 test examples in every test that prints a table); tests/test_reference_rows_cli.py
+# turns them back on.
+os.environ["COMPT_NO_REFERENCES"] = "1"
 # Tiny models gain nothing from two threads, and on a busy 2-core machine threads fighting
 # for cores make tests many times slower; subprocesses inherit the variable.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -17,6 +21,16 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def reference_cache(tmp_path_factory, monkeypatch):
+    """Reference scores go to a cache of this test session, never the user's."""
+    import compt.references
+
+    root = tmp_path_factory.getbasetemp() / "reference-cache"
+    monkeypatch.setattr(compt.references, "cache_root", lambda: root)
+    return root
 
 
 @pytest.fixture

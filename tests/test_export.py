@@ -78,7 +78,7 @@ def test_csv_and_json_carry_the_numbers(table):
     data = json.loads(render(table, "json"))
     cell = data["rows"][0]["cells"]["avg"]
     assert cell == {"mean": 56.5, "std": 1.802776, "n": 3, "rank": None,
-                    "values": [55.0, 56.0, 58.5]}
+                    "values": [55.0, 56.0, 58.5], "below_reference": False}
     assert data["rows"][2]["complete"] is False
 
 

@@ -24,11 +24,13 @@ from compt.export import FORMATS, matrix_rich, render, rich_view, table_rich
 from compt.heatmap import (
     PREDICTION_VARIANTS,
     comparison_matrix,
+    comparison_references,
     per_prompt_matrix,
     per_seed_matrices,
     prediction_matrices,
     router_matrices,
     seeds_matrix,
+    seeds_with_references,
     source_alignment,
     stats_matrix,
     transfer_matrix,
@@ -37,6 +39,7 @@ from compt.narrow import fit
 from compt.report import (
     Comparison,
     Table,
+    add_references,
     build_table,
     compare_each,
     has_key,
@@ -73,6 +76,10 @@ Value = Annotated[str, typer.Option(
     help="Which score per run: last (final) or best (dev-selected; runs with dev_size).")]
 Wide = Annotated[bool, typer.Option(
     "--wide", help="In a terminal too, the full width: no abbreviated or split columns.")]
+NoReferences = Annotated[bool, typer.Option(
+    "--no-references", envvar="COMPT_NO_REFERENCES",
+    help="Leave out the reference rows (majority, zero-shot, training-free k-shot): faster on "
+    "a cold cache, and needs neither the model nor the tasks.")]
 
 
 def _check_effect(value: float) -> float:
@@ -186,6 +193,21 @@ def emit(view: Any, fmt: str, output: Path | None, wide: bool = False) -> None:
         sys.stdout.write(render(view, fmt))
 
 
+def reference_sets(sel: Selection, runs: Sequence[Summary], skip: bool
+                   ) -> tuple[list[Any], list[str]]:
+    """The reference rows beside ``runs`` (compt.references, cached, computed on a miss)
+    and the one note to show when there are none: skipped, or why they could not be."""
+    if skip:
+        return [], ["Reference rows left out (--no-references or COMPT_NO_REFERENCES)."]
+    from compt.references import config_reader, references_for
+
+    try:
+        return references_for(runs, config_reader(sel.config_of)), []
+    except ComptError as exc:
+        reason = str(exc).split(". ")[0].rstrip(".")  # one line: the first sentence
+        return [], [f"Reference rows left out: {reason}. (--no-references skips them.)"]
+
+
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -210,15 +232,19 @@ def table_cmd(
         help="With --baseline: keys that must agree for a row's run to pair with a baseline "
              "run, besides the seed (e.g. k: each row against the baseline at its k).")] = "",
     effect: Effect = DEFAULT_EFFECT,
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds."""
+    """Paper table: rows are configurations, columns tasks + avg, cells mean ± std over seeds,
+    then the reference rows (majority, zero-shot, training-free k-shot)."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
     runs = sel.runs(selectors)
     table = build_table(runs, _split(rows), value, seeds, sel.config_of, digits, pool=pool)
+    sets, notes = reference_sets(sel, runs, no_references)
+    add_references(table, sets).notes.extend(notes)
     if baseline is None:
         emit(table, fmt, output, wide)
         return
@@ -368,15 +394,23 @@ def predictions_cmd(
 def seeds_cmd(
     selectors: Annotated[list[str] | None, typer.Argument(help=SELECTOR_HELP)] = None,
     value: Value = "last",
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
     group: Group = None, tag: Tag = None,
 ) -> None:
-    """Per-seed scores side by side for each configuration, with mean, std and range."""
+    """Per-seed scores side by side for each configuration, with mean, std and range, and the
+    reference rows on the same data seeds."""
     sel = Selection(runs_dir, status, method, task, k, group, tag)
-    emit(_per_config(sel, selectors, lambda c: seeds_matrix(c.runs, value, c.title())),
-         fmt, output, wide)
+    sets, notes = reference_sets(sel, sel.runs(selectors), no_references)
+
+    def build(config: Any) -> Any:
+        matrix = seeds_with_references(seeds_matrix(config.runs, value, config.title()), sets)
+        matrix.notes.extend(notes)
+        return matrix
+
+    emit(_per_config(sel, selectors, build), fmt, output, wide)
 
 
 @app.command("compare")
@@ -393,6 +427,7 @@ def compare_cmd(
         "(e.g. seeds trained partly on a GPU, partly on a CPU), instead of one comparison "
         "per configuration.")] = False,
     digits: Annotated[int, typer.Option(help="Decimals shown.")] = 1,
+    no_references: NoReferences = False,
     fmt: Format = "terminal", output: Output = None, wide: Wide = False,
     runs_dir: RunsDir = None,
     status: Status = "done", method: Method = None, task: Task = None, k: Shots = None,
@@ -408,5 +443,20 @@ def compare_cmd(
                                         _split(match), effect)
     if len(comparisons) == 1 and not skipped:  # one configuration: named as selected
         comparisons[0].name = " ".join(selectors)
-    emit([*(comparison_matrix(c, digits) for c in comparisons),
-          _tests_view(comparisons, skipped, baseline, digits)], fmt, output, wide)
+    views = [*(comparison_matrix(c, digits) for c in comparisons),
+             _tests_view(comparisons, skipped, baseline, digits)]
+    emit(with_references(views, sel, comparisons, runs, no_references, digits), fmt,
+         output, wide)
+
+
+def with_references(views: list[Any], sel: Selection, comparisons: Sequence[Comparison],
+                    runs: Sequence[Summary], skip: bool, digits: int) -> list[Any]:
+    """``compt compare``'s views followed by each compared configuration beside the
+    reference rows of its setting (kept apart from the statistics), or a note saying why
+    there are none."""
+    sets, notes = reference_sets(sel, runs, skip)
+    if not sets:
+        views[-1].notes.extend(notes)
+        return views
+    group = [str(r["run_id"]) for r in runs]
+    return [*views, *(comparison_references(c, sets, group, digits) for c in comparisons)]

@@ -17,8 +17,9 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 
 from compt import methods
 from compt.errors import ComptError
-from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
-from compt.report import build_table, group_by_config, label_text, run_order
+from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix, seeds_with_references
+from compt.references import cached_references, config_reader
+from compt.report import add_references, build_table, group_by_config, label_text, run_order
 from compt.runfolder import RunFolder
 from tui.diff import config_diff
 from tui.messages import CompareBuilt
@@ -109,10 +110,11 @@ class CompareScreen(ComptScreen):
             except ComptError as exc:
                 problems[name] = str(exc)
 
-        attempt("table", lambda: build_table(summaries, value=self.value,
-                                             config_of=lambda s: configs[s["run_id"]]))
-        attempt("seeds", lambda: [seeds_matrix(g, self.value, title=_label(g[0]))
-                                  for g in groups.values()])
+        refs = cached_references(summaries, config_reader(lambda s: configs[s["run_id"]]))
+        attempt("table", lambda: add_references(build_table(
+            summaries, value=self.value, config_of=lambda s: configs[s["run_id"]]), refs))
+        attempt("seeds", lambda: [seeds_with_references(
+            seeds_matrix(g, self.value, title=_label(g[0])), refs) for g in groups.values()])
         if len(summaries) > 1:
             views["diff"] = config_diff(configs, {s["run_id"]: s for s in summaries})
         else:
