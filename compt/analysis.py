@@ -22,7 +22,7 @@ from compt.model import PromptedModel, PromptMask
 from compt.runfolder import RunFolder, check_run_id, default_runs_dir
 
 if TYPE_CHECKING:
-    from compt.train import Experiment
+    from compt.experiment import Experiment
 
 
 def prompt_masks(method: str, n_sources: int) -> dict[str, PromptMask]:
@@ -133,12 +133,13 @@ def init_sources_from(model: PromptedModel, ref: str, runs_dir: Path | None = No
 
     docs/method.md#analyses.
     """
-    if not model.prompt.n_sources:
+    bank = model.prompt.sources
+    if not model.prompt.n_sources or bank is None:
         raise ComptError(f"init_sources_from needs a method with source prompts; "
                          f"'{model.prompt.method.name}' has none.")
     params = load_params(checkpoint_of(ref, runs_dir))
     sources = {k[len("sources."):]: v for k, v in params.items() if k.startswith("sources.")}
-    target = model.prompt.sources.state_dict()
+    target = bank.state_dict()
     if not sources:
         raise ComptError(f"The checkpoint of '{ref}' holds no source prompts.")
     mismatched = [k for k in target if k not in sources or sources[k].shape != target[k].shape]
@@ -147,4 +148,4 @@ def init_sources_from(model: PromptedModel, ref: str, runs_dir: Path | None = No
             f"The source prompts of '{ref}' do not fit this run (different number of sources, "
             f"prompt length, encoder or backbone): {', '.join(mismatched)}."
         )
-    model.prompt.sources.load_state_dict(sources)
+    bank.load_state_dict(sources)

@@ -22,7 +22,8 @@ import yaml
 
 from compt import methods
 from compt.errors import ComptError
-from compt.files import read_mapping
+from compt.executors import executor_names
+from compt.files import load_file
 from compt.model.kinds import KINDS
 from compt.names import check_group, check_note, check_tag
 
@@ -371,14 +372,6 @@ def validate(cfg: RunConfig) -> None:
         )
 
 
-def load_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML or YAML config file into a plain dict (a ``[run]`` table is unwrapped)."""
-    data = read_mapping(Path(path), "Config file")
-    if "run" in data and isinstance(data["run"], dict):
-        data = {**{k: v for k, v in data.items() if k != "run"}, **data["run"]}
-    return data
-
-
 def parse_override(text: str) -> tuple[str, Any]:
     """Split ``key=value``; the value is read as YAML so ``8``, ``0.1``, ``[a, b]`` work."""
     if "=" not in text:
@@ -397,12 +390,10 @@ def build_config(
     sets: list[str] | None = None,
 ) -> RunConfig:
     """Config file, then typed overrides, then ``key=value`` strings; validated at the end."""
-    from compt.executors import EXECUTORS
-
     cfg = RunConfig()
     if path is not None:
         for key, value in load_file(path).items():
-            if key not in EXECUTORS:  # [slurm]: options of an executor, not of the run
+            if key not in executor_names():  # [slurm]: options of an executor, not of the run
                 set_value(cfg, key, value, f"config file '{path}'")
     for key, value in (overrides or {}).items():
         if value is not None:

@@ -129,3 +129,11 @@ def swap_in(staging: Path, root: Path, names: tuple[str, ...] = ("tasks", "suite
         (staging / name).replace(root / name)
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    """Read a TOML or YAML config file into a plain dict (a ``[run]`` table is unwrapped)."""
+    data = read_mapping(Path(path), "Config file")
+    if "run" in data and isinstance(data["run"], dict):
+        data = {**{k: v for k, v in data.items() if k != "run"}, **data["run"]}
+    return data

@@ -1,10 +1,8 @@
-"""Detached training processes: launch, a queue with a concurrency cap, stop and retry.
+"""Launch, stop and retry runs through their executors, and the local queue process.
 
-Every process is started from an argument list (never through a shell) in its own session
-(``start_new_session``), so closing the terminal, tmux pane or SSH connection does not
-reach it; its output goes to the run's ``train.log``. A sweep hands its queued runs to one
-queue process (``python -m compt.launcher queue``), itself detached, which keeps at most
-``jobs`` trainings running and exits when its list is done.
+A local sweep hands its queued runs to one queue process (``python -m compt.launcher
+queue``, started by compt.executors.local), which keeps at most ``jobs`` trainings running
+and exits when its list is done.
 
 Who owns a queued run is recorded in the run's ``launch.json`` (pid, host, time): the
 launcher or queue that will start it. A run whose owner died shows as ``interrupted``.
@@ -25,7 +23,6 @@ import secrets
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -35,60 +32,25 @@ from typing import Any, cast
 
 from compt.errors import ComptError
 from compt.executors import Executor, executor_for
-from compt.executors.local import HOST, LocalExecutor, process_alive
+from compt.executors.local import (
+    HOST,
+    LocalExecutor,
+    queue_alive,
+    queue_path,
+    refuse_running_queue,
+    start_run,
+)
 from compt.files import atomic_write_json, read_json
-from compt.names import QUEUES_DIR, check_group, check_run_id
+from compt.names import check_group, check_run_id
 from compt.runfolder import ACTIVE, RunFolder, Status, create_run_folder, new_run_id, now_iso
 from compt.store import RunStore, live_state
 
 POLL_S = 0.5
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("compt.queue")
 
 
 def new_group_id(kind: str = "sweep") -> str:
     return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
-
-
-def child_env(threads: int | None = None) -> dict[str, str]:
-    """The environment of a child: compt importable even when it is not installed.
-
-    ``threads``: the CPU threads torch may use, so that parallel runs share the cores
-    instead of oversubscribing them (a user's own OMP_NUM_THREADS wins).
-    """
-    env = dict(os.environ)
-    if threads is not None and "OMP_NUM_THREADS" not in env:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    paths = [str(PACKAGE_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
-    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
-def spawn(argv: list[str], log_path: Path, threads: int | None = None) -> subprocess.Popen:
-    """Start ``argv`` detached: own session, no stdin, stdout and stderr appended to a log."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, env=child_env(threads),
-        )
-
-
-def run_argv(runs_dir: Path, run_id: str, resume: bool) -> list[str]:
-    """The command that trains an existing run folder (detached: its log is train.log)."""
-    argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
-            "--run-id", run_id, "--detached"]
-    return [*argv, "--resume"] if resume else argv
-
-
-def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subprocess.Popen:
-    """Start training an existing run folder: resume from its checkpoint if it has one."""
-    folder = RunFolder.open(runs_dir, run_id)
-    proc = spawn(run_argv(runs_dir, run_id, folder.checkpoint_path.is_file()), folder.log_path,
-                 threads)
-    folder.write_launch(proc.pid, "launcher")
-    return proc
 
 
 def _new_folder(runs_dir: Path, cfg: Any, run_id: str | None) -> RunFolder:
@@ -131,34 +93,6 @@ def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
 # -- the queue ---------------------------------------------------------------------------
 
 
-def queue_path(runs_dir: Path, name: str) -> Path:
-    return Path(runs_dir) / QUEUES_DIR / f"{check_group(name)}.json"
-
-
-def queue_alive(record: dict[str, Any]) -> bool:
-    return (record.get("host") == HOST and not record.get("finished")
-            and process_alive(record.get("pid"), record.get("started_ts")))
-
-
-def _refuse_running_queue(runs_dir: Path, name: str) -> None:
-    if queue_alive(read_json(queue_path(runs_dir, name), {}) or {}):
-        raise ComptError(f"A queue named '{name}' is still running; wait for it or pick "
-                         f"another --group.")
-
-
-def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int) -> int:
-    """Hand queued runs to a detached queue process; returns its pid."""
-    if jobs < 1:
-        raise ComptError(f"--jobs must be at least 1, got {jobs}.")
-    runs_dir = Path(runs_dir).absolute()
-    path = queue_path(runs_dir, name)
-    _refuse_running_queue(runs_dir, name)
-    atomic_write_json(path, {"name": name, "runs": run_ids, "jobs": jobs, "created": now_iso()})
-    argv = [sys.executable, "-m", "compt.launcher", "queue", "--runs-dir", str(runs_dir),
-            "--name", name]
-    return spawn(argv, path.with_suffix(".log")).pid
-
-
 def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
                  group: str | None = None, executor: Executor | None = None
                  ) -> tuple[str, list[str]]:
@@ -166,7 +100,7 @@ def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
     (default: a local queue process; ``executor``: e.g. one Slurm job array)."""
     runs_dir = Path(runs_dir).absolute()
     group = check_group(group or new_group_id())
-    _refuse_running_queue(runs_dir, group)
+    refuse_running_queue(runs_dir, group)
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     store, ids = RunStore(runs_dir), []

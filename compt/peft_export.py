@@ -20,7 +20,7 @@ from compt.checkpoint import load_params
 from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.methods import get_method
-from compt.model import PromptedModel, load_backbone
+from compt.model import BackboneOptions, PromptedModel, load_backbone
 from compt.runfolder import RunFolder
 
 TASK_TYPES = {"seq2seq": "SEQ_2_SEQ_LM", "encoder": "FEATURE_EXTRACTION"}
@@ -50,7 +50,7 @@ def task_prompt(folder: RunFolder, task: str) -> tuple[torch.Tensor, RunConfig, 
                          f"its tasks: {', '.join(tasks)}.")
     if not folder.checkpoint_path.is_file():
         raise ComptError(f"Run '{folder.run_id}' has no checkpoint to export.")
-    backbone = load_backbone(cfg.model, cfg.backbone, cfg.logit_scale)
+    backbone = load_backbone(cfg.model, cfg.backbone, BackboneOptions.from_config(cfg))
     model = PromptedModel(backbone, cfg, len(tasks))
     model.load_trainable_state(load_params(folder.checkpoint_path))
     model.prompt.method.enter_stage(model.prompt, len(method.stages) - 1, fresh=False)

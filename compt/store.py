@@ -33,8 +33,8 @@ from tinydb.table import Table
 
 from compt.errors import ComptError
 from compt.executors import JobState, executor_for
-from compt.executors.local import HOST, process_alive
 from compt.files import atomic_write_bytes
+from compt.host import HOST, process_alive
 from compt.names import (
     INDEX_FILE,
     LOCK_FILE,

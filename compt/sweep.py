@@ -19,13 +19,14 @@ import yaml
 from compt.config import (
     FIELD_NAMES,
     RunConfig,
-    load_file,
     parse_override,
     set_value,
     unknown_key_error,
     validate,
 )
 from compt.errors import ComptError
+from compt.executors import executor_names
+from compt.files import load_file
 from compt.store import ACTIVE, RunStore
 
 
@@ -72,10 +73,8 @@ def load_sweep(
     path: str | Path | None, sets: list[str] | None = None, grid_options: list[str] | None = None
 ) -> tuple[RunConfig, dict[str, list[Any]]]:
     """The base config (file, then ``--set``) and the grid (file ``[grid]``, then ``--grid``)."""
-    from compt.executors import EXECUTORS
-
     data = load_file(path) if path is not None else {}
-    data = {k: v for k, v in data.items() if k not in EXECUTORS}  # [slurm]: not the run's
+    data = {k: v for k, v in data.items() if k not in executor_names()}  # [slurm]: not the run's
     file_grid = data.pop("grid", {}) or {}
     if not isinstance(file_grid, dict):
         raise ComptError(f"The [grid] table in '{path}' must map config keys to lists of values.")

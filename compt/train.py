@@ -12,7 +12,6 @@ import logging
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +31,7 @@ from compt.data import (
 )
 from compt.errors import ComptError
 from compt.evaluate import score_task
+from compt.experiment import Experiment
 from compt.model import BackboneOptions, PromptedModel, load_backbone
 from compt.model.backbones import check_supported
 from compt.runfolder import Phase, RunFolder, Status, now_iso
@@ -70,39 +70,6 @@ def pick_device(choice: str) -> torch.device:
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(choice)
-
-
-@dataclass
-class Experiment:
-    """Everything a run needs, built once from its config."""
-
-    cfg: RunConfig
-    tasks: list[Task]
-    model: PromptedModel
-    train_data: Encoded
-    eval_examples: list[list[Example]]
-    eval_data: Encoded
-    device: torch.device
-    batch_size: int
-    steps_per_epoch: int
-    total_steps: int
-    stage_steps: int  # steps of each of the method's stages (all of them if it has one)
-    dev_examples: list[list[Example]] | None = None
-    dev_data: Encoded | None = None
-    data: dict[str, dict] = field(default_factory=dict)  # per task: compt.data.data_record
-
-    @property
-    def selection_every(self) -> int:
-        """Steps between best-checkpoint checks on the dev set: ``eval_every``, else an epoch."""
-        return self.cfg.eval_every or self.steps_per_epoch
-
-    @property
-    def autocast(self) -> bool:
-        return self.device.type == "cuda" and self.cfg.bf16
-
-    def encode(self, examples: list[list[Example]]) -> Encoded:
-        room = self.cfg.max_length - self.model.prompt.length
-        return encode(self.tasks, examples, self.model.backbone.tokenize, room)
 
 
 def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,

@@ -85,3 +85,21 @@ def test_attempt_prompts_depend_on_the_input_and_do_not_export(runs_dir):
     folder, _ = trained(runs_dir, method="attempt")
     with pytest.raises(ComptError, match="different prompt for every input"):
         export_peft(folder, "entail", runs_dir / "x")
+
+
+def test_export_loads_the_backbone_with_the_runs_own_options(runs_dir, monkeypatch):
+    """The run's logit scale once reached load_backbone as a bare float where the backbone
+    options belong; compt.model's lazy names hid it from mypy."""
+    from compt import peft_export
+    from compt.model import BackboneOptions
+
+    folder, cfg = trained(runs_dir, method="pt", logit_scale=7.5)
+    real, seen = peft_export.load_backbone, []
+
+    def recording(name, kind="auto", options=None):
+        seen.append(options)
+        return real(name, kind, options)
+
+    monkeypatch.setattr(peft_export, "load_backbone", recording)
+    export_peft(folder, "entail", runs_dir / "adapter")
+    assert seen == [BackboneOptions.from_config(cfg)]

@@ -17,6 +17,7 @@ import pytest
 
 from compt import launcher
 from compt.errors import ComptError
+from compt.executors import local
 from compt.launcher import launch_sweep
 from compt.names import INDEX_FILE, TRASH_DIR, check_run_id, check_tag
 from compt.runfolder import RunFolder
@@ -216,7 +217,7 @@ def test_a_sweep_that_fails_midway_leaves_no_queued_orphans(runs_dir, tiny_cfg, 
     def no_queue(*args, **kwargs):
         raise OSError(28, "No space left on device", str(runs_dir / ".queues"))
 
-    monkeypatch.setattr(launcher, "launch_queue", no_queue)
+    monkeypatch.setattr(local, "launch_queue", no_queue)
     configs = [tiny_cfg.__class__(**{**tiny_cfg.to_dict(), "seed": s}) for s in (0, 1)]
     with pytest.raises(OSError):
         launch_sweep(configs, runs_dir, group="g1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,7 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
-def config_diff(configs: dict[str, dict[str, Any]], summaries: dict[str, dict[str, Any]]
+def config_diff(configs: dict[str, dict[str, Any]], summaries: Mapping[str, Mapping[str, Any]]
                 ) -> ConfigDiff:
     """``configs``: run id -> the "config" dict of its config.json (same order as columns)."""
     run_ids = list(configs)

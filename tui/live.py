@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compt.runfolder import RunFolder
+from compt.runfolder import RunFolder, RunStatus
 from compt.store import ACTIVE, live_state
 from tui.tails import JsonlTail
 
@@ -40,7 +40,7 @@ class LiveRuns:
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = Path(runs_dir)
         self._mtimes: dict[str, int] = {}
-        self._status: dict[str, dict[str, Any]] = {}
+        self._status: dict[str, RunStatus] = {}
         self._states: dict[str, str] = {}  # the state last reported (after the liveness check)
         self._tails: dict[str, JsonlTail] = {}
         self._losses: dict[str, deque[float]] = {}
@@ -77,7 +77,7 @@ class LiveRuns:
             return None
         changed = run_id not in self._status or mtime != self._mtimes.get(run_id)
         if changed:
-            self._status[run_id] = dict(folder.read_status())
+            self._status[run_id] = folder.read_status()
             self._mtimes[run_id] = mtime
         status = self._status[run_id]
         state = status.get("status") or "queued"

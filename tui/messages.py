@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.message import Message
 
+from compt.store import Summary
 from tui.live import LiveUpdate
 from tui.rows import RunRow
 
@@ -22,7 +23,7 @@ class RunsLoaded(Message):
 class RunsChanged(Message):
     """Live updates for some runs (status, losses, or a finished run's new summary)."""
 
-    def __init__(self, updates: list[LiveUpdate], summaries: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, updates: list[LiveUpdate], summaries: dict[str, Summary]) -> None:
         super().__init__()
         self.updates = updates
         self.summaries = summaries

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +19,8 @@ from rich.segment import Segment
 
 from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
 from compt.report import known_keys, label_text, lookup
-from compt.store import ACTIVE
+from compt.store import ACTIVE, Summary
 
-Summary = dict[str, Any]
 GROUP_PREFIX = "group:"  # row keys of group headers; ':' never occurs in a run id
 SPARK_GLYPHS = "▁▂▃▄▅▆▇█"
 STATUS_STYLE = {
@@ -112,7 +111,7 @@ class RunRow:
         return self.state in ACTIVE
 
     @property
-    def live(self) -> dict[str, Any]:
+    def live(self) -> Mapping[str, Any]:
         """status.json when polled, else the summary (both carry step / total / phase)."""
         return self.status or self.summary
 
@@ -255,7 +254,8 @@ def _term_holds(term: Term, summary: Summary, haystack: str | None = None) -> bo
     if term.key is None:
         return term.values[0] in (_haystack(summary) if haystack is None else haystack)
     if term.key in LIST_KEYS:
-        have = {str(v).lower() for v in summary.get(LIST_KEYS[term.key]) or []}
+        listed: Any = summary.get(LIST_KEYS[term.key])  # tags or tasks: a list, or None
+        have = {str(v).lower() for v in listed or []}
         return not term.values or any(v in have for v in term.values)
     value = label_text(lookup(summary, term.key)).lower()
     return not term.values or value in term.values
@@ -347,8 +347,8 @@ class Group:
         return f"{GROUP_PREFIX}{self.by}={self.name}"
 
     def cells(self) -> dict[str, Cell]:
-        scores = [r.summary.get("average") for r in self.rows]
-        scores = [s for s in scores if isinstance(s, int | float) and math.isfinite(s)]
+        averages = [r.summary.get("average") for r in self.rows]
+        scores = [s for s in averages if isinstance(s, int | float) and math.isfinite(s)]
         value_column = GROUP_COLUMN.get(self.by, "tasks")
         count_column = "tasks" if value_column == "status" else "status"
         cells = {key: Cell("") for key in COLUMN_KEYS}

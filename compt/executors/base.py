@@ -77,31 +77,11 @@ class Executor(ABC):
         return cls()
 
 
+# filled as each executor's module is imported (compt.executors imports them on demand)
 EXECUTORS: dict[str, type[Executor]] = {}
 
 
 def register(cls: type[Executor]) -> type[Executor]:
-    """Class decorator: make an executor available by its ``name``."""
+    """Class decorator: make an executor available by its ``name`` (its module's name)."""
     EXECUTORS[cls.name] = cls
     return cls
-
-
-def executor_names() -> list[str]:
-    return sorted(EXECUTORS)
-
-
-def check_executor_name(name: str) -> str:
-    if name not in EXECUTORS:
-        raise ComptError(f"Unknown executor '{name}'; choose one of "
-                         f"{', '.join(executor_names())}.")
-    return name
-
-
-def executor_for(launch: dict[str, Any]) -> Executor:
-    """The executor of a run, from its launch.json (no record or no name: local)."""
-    name = launch.get("executor") or "local"
-    cls = EXECUTORS.get(name)
-    if cls is None:
-        raise ComptError(f"This run was launched by executor '{name}', which this compt "
-                         f"does not know ({', '.join(executor_names())}).")
-    return cls.from_launch(launch)

@@ -1,7 +1,10 @@
 """The local executor: detached processes on this machine (what compt always did).
 
-Starting them is compt.launcher's job (one process per run, or a queue process with a
-concurrency cap); this module answers for them afterwards from the pid and host that
+Every process is started from an argument list (never through a shell) in its own session
+(``start_new_session``), so closing the terminal, tmux pane or SSH connection does not
+reach it; its output goes to the run's ``train.log``. Several runs go to one queue process
+(``python -m compt.launcher queue``, itself detached), which keeps at most ``jobs``
+trainings running. Afterwards this module answers for them from the pid and host that
 ``launch.json`` and ``status.json`` record, and signals them to stop.
 """
 
@@ -9,33 +12,19 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import psutil
-
+from compt.errors import ComptError
 from compt.executors.base import Executor, JobState, register
-from compt.runfolder import Status
+from compt.files import atomic_write_json, read_json
+from compt.host import HOST, process_alive
+from compt.names import QUEUES_DIR, check_group
+from compt.runfolder import RunFolder, Status, now_iso
 
-HOST = socket.gethostname()
-
-
-def process_alive(pid: int | None, started_before: float | None = None) -> bool:
-    """True if ``pid`` runs on this host and is not a zombie.
-
-    ``started_before`` (epoch seconds) guards against a recycled pid: a process created
-    after the run recorded its pid is some other program.
-    """
-    if not pid:
-        return False
-    try:
-        proc = psutil.Process(int(pid))
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return started_before is None or proc.create_time() <= started_before + 2.0
-    except (psutil.Error, ValueError):
-        return False
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def owner(launch: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, str | None,
@@ -62,6 +51,79 @@ def signal_group(pid: int, sig: int) -> None:
         pass
 
 
+def child_env(threads: int | None = None) -> dict[str, str]:
+    """The environment of a child: compt importable even when it is not installed.
+
+    ``threads``: the CPU threads torch may use, so that parallel runs share the cores
+    instead of oversubscribing them (a user's own OMP_NUM_THREADS wins).
+    """
+    env = dict(os.environ)
+    if threads is not None and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    paths = [str(PACKAGE_ROOT), *filter(None, env.get("PYTHONPATH", "").split(os.pathsep))]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def spawn(argv: list[str], log_path: Path, threads: int | None = None) -> subprocess.Popen:
+    """Start ``argv`` detached: own session, no stdin, stdout and stderr appended to a log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, env=child_env(threads),
+        )
+
+
+def run_argv(runs_dir: Path, run_id: str, resume: bool) -> list[str]:
+    """The command that trains an existing run folder (detached: its log is train.log)."""
+    argv = [sys.executable, "-m", "compt", "run", "--runs-dir", str(runs_dir),
+            "--run-id", run_id, "--detached"]
+    return [*argv, "--resume"] if resume else argv
+
+
+def start_run(runs_dir: Path, run_id: str, threads: int | None = None) -> subprocess.Popen:
+    """Start training an existing run folder: resume from its checkpoint if it has one."""
+    folder = RunFolder.open(runs_dir, run_id)
+    proc = spawn(run_argv(runs_dir, run_id, folder.checkpoint_path.is_file()), folder.log_path,
+                 threads)
+    folder.write_launch(proc.pid, "launcher")
+    return proc
+
+
+# -- the queue: one detached process that starts queued runs, ``jobs`` at a time
+
+
+def queue_path(runs_dir: Path, name: str) -> Path:
+    return Path(runs_dir) / QUEUES_DIR / f"{check_group(name)}.json"
+
+
+def queue_alive(record: dict[str, Any]) -> bool:
+    return (record.get("host") == HOST and not record.get("finished")
+            and process_alive(record.get("pid"), record.get("started_ts")))
+
+
+def refuse_running_queue(runs_dir: Path, name: str) -> None:
+    if queue_alive(read_json(queue_path(runs_dir, name), {}) or {}):
+        raise ComptError(f"A queue named '{name}' is still running; wait for it or pick "
+                         f"another --group.")
+
+
+def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int) -> int:
+    """Hand queued runs to a detached queue process; returns its pid."""
+    if jobs < 1:
+        raise ComptError(f"--jobs must be at least 1, got {jobs}.")
+    runs_dir = Path(runs_dir).absolute()
+    path = queue_path(runs_dir, name)
+    refuse_running_queue(runs_dir, name)
+    atomic_write_json(path, {"name": name, "runs": run_ids, "jobs": jobs, "created": now_iso()})
+    argv = [sys.executable, "-m", "compt.launcher", "queue", "--runs-dir", str(runs_dir),
+            "--name", name]
+    return spawn(argv, path.with_suffix(".log")).pid
+
+
+
 @register
 class LocalExecutor(Executor):
     """Runs as detached processes on this host (``compt.launcher``)."""
@@ -70,9 +132,6 @@ class LocalExecutor(Executor):
 
     def submit(self, runs_dir: Path, run_ids: list[str], jobs: int,
                name: str | None = None) -> None:
-        from compt.launcher import launch_queue, start_run
-        from compt.runfolder import RunFolder
-
         if name is None and len(run_ids) == 1:
             start_run(runs_dir, run_ids[0])
         elif run_ids:

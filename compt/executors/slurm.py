@@ -218,7 +218,7 @@ class TrainJob:
     run_id: str
 
     def __call__(self) -> int:
-        from compt.launcher import child_env, run_argv
+        from compt.executors.local import child_env, run_argv
         from compt.runfolder import RunFolder, now_iso
         from compt.runner import sync_index
 
@@ -321,7 +321,7 @@ class SlurmExecutor(Executor):
             from submitit.core.utils import FailedJobError
         except ImportError:
             raise ComptError("The Slurm executor needs submitit: pip install submitit.") from None
-        from compt.launcher import PACKAGE_ROOT
+        from compt.executors.local import PACKAGE_ROOT
 
         try:
             executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=0)

@@ -83,7 +83,7 @@ class AttentionalMixture(Method):
     def compose(self, prompt, task_ids, temperature, mask, inputs):
         import torch
 
-        from compt.model.prompts import FULL
+        from compt.methods.base import FULL
 
         if prompt.stage == 0:
             return prompt.sources().index_select(0, task_ids)
@@ -114,7 +114,7 @@ class AttentionalMixture(Method):
     def masks(self, n_sources: int) -> dict:
         """src_i (source prompt i alone), all_src (the sources' attention mixture),
         private (``P_new`` alone), total."""
-        from compt.model.prompts import FULL, PromptMask
+        from compt.methods.base import FULL, PromptMask
 
         masks = {f"src_{i + 1}": PromptMask(sources=(i,), private=False)
                  for i in range(n_sources)}

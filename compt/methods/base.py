@@ -8,16 +8,34 @@ compute, so that the config, the store and the TUI can read the registry without
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-    from compt.model.prompts import ComposedPrompt, PromptMask
+# compt.model.prompts.ComposedPrompt: the prompt a method composes. The model sits above the
+# methods (it asks its method how to combine), so the base class cannot import it; each
+# method's own module can, and annotates with it.
+ComposedPrompt = Any
 
 # Presets shared by most methods (docs/method.md §Training): router, source, private lrs.
 DEFAULT_LRS = (0.1, 0.05, 0.02)
+
+
+@dataclass(frozen=True)
+class PromptMask:
+    """Which prompts take part, for the per-prompt analysis (docs/method.md#analyses).
+
+    ``sources``: indices of kept sources (None = all). ``private``: keep the private prompt.
+    """
+
+    sources: tuple[int, ...] | None = None
+    private: bool = True
+
+
+FULL = PromptMask()
 
 
 class Method:

@@ -39,7 +39,7 @@ class Composition(Method):
         ``private`` are undefined (so one source leaves nothing to mask apart). With one
         additive source ``all_src`` would repeat ``src_1``: the columns are src_1 / private /
         total (paper Fig. 3, SSUM(1))."""
-        from compt.model.prompts import FULL, PromptMask
+        from compt.methods.base import FULL, PromptMask
 
         if n_sources == 0 or (n_sources == 1 and not self.additive):
             return {}

@@ -8,13 +8,12 @@ so a training step costs a handful of kernels whatever the number of tasks or so
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 from torch.distributions import RelaxedBernoulli
 
 from compt.methods import Method, get_method
+from compt.methods.base import FULL, PromptMask
 
 
 class StackedMLP(nn.Module):
@@ -47,20 +46,6 @@ class PromptBank(nn.Module):
 
     def forward(self) -> torch.Tensor:
         return self.raw if self.encoder is None else self.encoder(self.raw)
-
-
-@dataclass(frozen=True)
-class PromptMask:
-    """Which prompts take part, for the per-prompt analysis (docs/method.md#analyses).
-
-    ``sources``: indices of kept sources (None = all). ``private``: keep the private prompt.
-    """
-
-    sources: tuple[int, ...] | None = None
-    private: bool = True
-
-
-FULL = PromptMask()
 
 
 class Router(nn.Module):

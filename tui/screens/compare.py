@@ -7,6 +7,7 @@ what is exported here is exactly what ``compt table`` / ``compt heatmap`` would 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix, seed
 from compt.references import cached_references, config_reader
 from compt.report import add_references, build_table, group_by_config, label_text, run_order
 from compt.runfolder import RunFolder
+from compt.store import Summary
 from tui.diff import config_diff
 from tui.messages import CompareBuilt
 from tui.screens.base import ComptScreen
@@ -43,7 +45,7 @@ class CompareScreen(ComptScreen):
     ]
 
     def __init__(self, run_ids: list[str],
-                 summaries: dict[str, dict[str, Any]] | None = None) -> None:
+                 summaries: dict[str, Summary] | None = None) -> None:
         super().__init__()
         self.run_ids = list(dict.fromkeys(run_ids))
         self.known = summaries or {}  # the runs screen's summaries: no index read needed
@@ -123,11 +125,11 @@ class CompareScreen(ComptScreen):
         self.post_message(CompareBuilt(views, problems))
 
     @staticmethod
-    def _heatmaps(groups: dict[str, list[dict]], runs_dir: Path) -> list:
+    def _heatmaps(groups: Mapping[str, Sequence[Mapping[str, Any]]], runs_dir: Path) -> list:
         """Per configuration: per-prompt scores and router weights, averaged over seeds."""
         matrices, reasons = [], []
         for group in groups.values():
-            results = [RunFolder(runs_dir / s["run_id"]).read_results() or {} for s in group]
+            results = [dict(RunFolder(runs_dir / s["run_id"]).read_results() or {}) for s in group]
             for make in (per_prompt_matrix, lambda r, title: router_matrices(r, title)[0]):
                 try:
                     matrices.append(make(results, title=_label(group[0])))
@@ -180,7 +182,7 @@ class CompareScreen(ComptScreen):
             self.app.copy_view(view)
 
 
-def _label(summary: dict[str, Any]) -> str:
+def _label(summary: Mapping[str, Any]) -> str:
     parts = [label_text(summary.get("method")), f"k={label_text(summary.get('k'))}"]
     method = methods.lookup(summary.get("method"))
     if method is None or method.has_sources:

@@ -27,7 +27,7 @@ from compt.errors import ComptError
 from compt.files import read_json
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
 from compt.phases import TRAINING, phase_text
-from compt.runfolder import RunFolder
+from compt.runfolder import RunFolder, RunStatus
 from compt.store import ACTIVE, job_line, live_state
 from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
@@ -108,7 +108,7 @@ class RunDetailScreen(ComptScreen):
         self._log = LineTail(folder.log_path, backlog=LOG_BACKLOG)
         self._metrics = JsonlTail(folder.metrics_path)
         self._status_mtime: int | None = None
-        self._status: dict[str, Any] = {}
+        self._status: RunStatus = {}
         self._state: str | None = None
         self._job: str | None = None  # a Slurm job and its state
         self._has_results = False
@@ -156,7 +156,7 @@ class RunDetailScreen(ComptScreen):
         changed = mtime != self._status_mtime
         if changed:
             self._status_mtime = mtime
-            self._status = dict(folder.read_status())
+            self._status = folder.read_status()
         state = self._status.get("status") or "queued"
         launch = folder.read_launch() if state in ACTIVE or changed else None
         if state in ACTIVE:

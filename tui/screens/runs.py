@@ -18,7 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from compt.errors import ComptError
 from compt.store import ACTIVE, INDEX_FILE, RunStore
@@ -375,7 +375,7 @@ class RunsScreen(ComptScreen):
 
     # -- opening other screens --------------------------------------------------------
 
-    def on_data_table_row_selected(self, event: RunsTable.RowSelected) -> None:
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
         if key in self.rows:
             self.app.open_run(key)

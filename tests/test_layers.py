@@ -1,0 +1,83 @@
+"""The layer contract (pyproject.toml [tool.importlinter], drawn in docs/CONTRACTS.md#layers)
+and no import cycle anywhere in compt/: imports at module level, inside functions and under
+TYPE_CHECKING all count, since each is a dependency that a later change can make real.
+
+Each check also runs on a copy of the graph with one upward import added, so a checker that
+stopped seeing circles would fail here rather than pass quietly.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+
+import pytest
+
+grimp = pytest.importorskip("grimp")
+pytest.importorskip("importlinter")
+
+from importlinter.contracts.layers import LayersContract  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def import_cycles(graph) -> list[tuple[str, str]]:
+    """Every direct import ``a -> b`` that lies on a circle (``b`` leads back to ``a``)."""
+    return sorted((importer, imported) for importer in graph.modules
+                  for imported in graph.find_modules_directly_imported_by(importer)
+                  if graph.chain_exists(importer=imported, imported=importer))
+
+
+def contracts() -> list[LayersContract]:
+    settings = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+    session = {"root_packages": [settings["root_package"]]}
+    return [LayersContract(name=c["name"], session_options=session,
+                           contract_options={k: v for k, v in c.items()
+                                             if k not in ("name", "type")})
+            for c in settings["contracts"]]
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return grimp.build_graph("compt", cache_dir=None)
+
+
+def with_import(graph, importer: str, imported: str):
+    changed = copy.deepcopy(graph)
+    changed.add_import(importer=importer, imported=imported)
+    return changed
+
+
+def test_compt_has_no_import_cycle(graph):
+    assert import_cycles(graph) == []
+
+
+def test_a_reintroduced_circle_is_reported(graph):
+    # the executors once read their config-file table through compt.config, which names them
+    circle = with_import(graph, "compt.executors", "compt.config")
+    found = import_cycles(circle)
+    assert ("compt.executors", "compt.config") in found
+    assert ("compt.config", "compt.executors") in found
+    assert ("compt.launcher", "compt.store") not in found  # only the circle's own imports
+
+
+def test_the_layer_contract_is_kept(graph):
+    assert contracts(), "pyproject.toml declares no layer contract"
+    for contract in contracts():
+        assert contract.check(graph, verbose=False).kept, contract.name
+
+
+def test_the_layer_contract_breaks_on_an_upward_import(graph):
+    # the store may know the executor interface, never an implementation (it once loaded
+    # executors/slurm.py, which imports the launcher, which imports the store)
+    upward = with_import(graph, "compt.store", "compt.executors.slurm")
+    assert not all(c.check(upward, verbose=False).kept for c in contracts())
+    assert import_cycles(upward)
+
+
+def test_lint_imports_reads_the_same_contract():
+    """What a developer runs by hand (``lint-imports``) agrees with the test."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
