@@ -22,10 +22,9 @@ import yaml
 
 from compt import methods
 from compt.errors import ComptError
-from compt.executors import executor_names
 from compt.files import load_file
 from compt.model.kinds import KINDS
-from compt.names import check_group, check_note, check_tag
+from compt.names import check_group, check_note, check_tag, executor_names
 
 METHODS = methods.names()  # the registry's order: pt, the baselines, the compositions
 CHOICES: dict[str, tuple[str, ...]] = {

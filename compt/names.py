@@ -1,4 +1,4 @@
-"""Names users give — run ids, groups, tags — checked in one place.
+"""Names users give — run ids, groups, tags, executors — checked in one place.
 
 A run id and a group name become file names (``runs/<id>/``, ``runs/.queues/<group>.json``),
 so they must not escape the store nor take the place of the store's own entries. Tags and
@@ -8,6 +8,8 @@ Every user string is rendered as plain text, never as markup, wherever it is sho
 
 from __future__ import annotations
 
+import importlib.util
+import pkgutil
 import re
 
 from compt.errors import ComptError
@@ -66,3 +68,21 @@ def check_note(text: str) -> str:
         raise ComptError("A note may not contain control characters (newlines and tabs are "
                          "fine).")
     return text
+
+
+def executor_names() -> list[str]:
+    """The executors compt has: one module each in compt/executors/ besides ``base``.
+
+    Read from the folder, not imported, so that the config (which knows a ``[slurm]`` table
+    from a run setting by this) and the store load no executor for it.
+    """
+    spec = importlib.util.find_spec("compt.executors")
+    places = list(spec.submodule_search_locations or []) if spec else []
+    return sorted(m.name for m in pkgutil.iter_modules(places) if m.name != "base")
+
+
+def check_executor_name(name: str) -> str:
+    if name not in executor_names():
+        raise ComptError(f"Unknown executor '{name}'; choose one of "
+                         f"{', '.join(executor_names())}.")
+    return name

@@ -25,8 +25,8 @@ from compt.config import (
     validate,
 )
 from compt.errors import ComptError
-from compt.executors import executor_names
 from compt.files import load_file
+from compt.names import executor_names
 from compt.store import ACTIVE, RunStore
 
 

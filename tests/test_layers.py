@@ -9,6 +9,9 @@ stopped seeing circles would fail here rather than pass quietly.
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -54,12 +57,12 @@ def test_compt_has_no_import_cycle(graph):
 
 
 def test_a_reintroduced_circle_is_reported(graph):
-    # the executors once read their config-file table through compt.config, which names them
-    circle = with_import(graph, "compt.executors", "compt.config")
+    # the store once reached the launcher (through executors/slurm.py), which uses the store
+    circle = with_import(graph, "compt.store", "compt.launcher")
     found = import_cycles(circle)
-    assert ("compt.executors", "compt.config") in found
-    assert ("compt.config", "compt.executors") in found
-    assert ("compt.launcher", "compt.store") not in found  # only the circle's own imports
+    assert ("compt.store", "compt.launcher") in found
+    assert ("compt.launcher", "compt.store") in found
+    assert ("compt.config", "compt.methods") not in found  # only the circle's own imports
 
 
 def test_the_layer_contract_is_kept(graph):
@@ -81,3 +84,19 @@ def test_lint_imports_reads_the_same_contract():
     from importlinter.cli import lint_imports
 
     assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_the_config_and_the_store_load_no_executor(tmp_path):
+    """A ``[slurm]`` table is told from run settings by the executors' module names; the
+    store asks the executor interface. Neither loads an executor (importing the store once
+    loaded executors/slurm.py, and with it the launcher)."""
+    config = tmp_path / "run.toml"
+    config.write_text('k = 8\n[slurm]\npartition = "gpu"\n')
+    code = ("import sys\nfrom compt.config import build_config\nfrom compt.store import RunStore\n"
+            f"assert build_config({str(config)!r}).k == 8\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('compt.executors'))))")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["compt.executors", "compt.executors.base"]

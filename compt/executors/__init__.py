@@ -2,34 +2,23 @@
 
 Each module here other than ``base`` is one executor, named like its module and imported
 only when that executor is asked for: the config and the store can name and check
-executors without loading any of them (and the interface never imports an implementation).
+executors (``compt.names.executor_names`` reads the folder) without loading any of them,
+and the interface never imports an implementation.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from pathlib import Path
 from typing import Any
 
 from compt.errors import ComptError
 from compt.executors.base import EXECUTORS, Executor, JobState, register
 from compt.files import load_file
+from compt.names import check_executor_name, executor_names
 
 __all__ = ["Executor", "JobState", "build_executor", "check_executor_name", "executor_class",
            "executor_for", "executor_names", "register"]
-
-
-def executor_names() -> list[str]:
-    """Every executor's name, from the modules beside this one (none is imported)."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "base")
-
-
-def check_executor_name(name: str) -> str:
-    if name not in executor_names():
-        raise ComptError(f"Unknown executor '{name}'; choose one of "
-                         f"{', '.join(executor_names())}.")
-    return name
 
 
 def executor_class(name: str) -> type[Executor]:
