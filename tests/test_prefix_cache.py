@@ -5,16 +5,22 @@ one-token labels, mixed-task batches)."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 import torch
 from test_causal import LABELS, NoPadByT5, gpt2, llama
 from transformers import ByT5Tokenizer, Gemma3ForCausalLM, Gemma3TextConfig
 
+from compt import analysis
 from compt.config import RunConfig
-from compt.data import Encoded, collate
-from compt.model import PromptedModel
+from compt.data import Encoded, collate, eval_batches
+from compt.evaluate import predict, score_task, split_by_task
+from compt.model import FULL, PromptedModel
 from compt.model.backbones import BackboneOptions, CausalBackbone
 from compt.model.prefix import PrefixStore
+from compt.runfolder import create_run_folder
+from compt.train import Trainer, build_experiment
 
 TEXTS = ["hello there", "hi", "a much longer input than the others", "mid size", "x",
          "the sixth one"]
@@ -143,3 +149,58 @@ def test_the_cache_is_off_when_asked_or_when_the_prompt_comes_first(config):
 
 def test_the_cache_keys_do_not_change_a_runs_identity():
     assert RunConfig(prefix_cache=False).fingerprint() == RunConfig().fingerprint()
+
+
+# -- evaluation that reuses the prompt-independent work (tokens, batches, prefixes) -----
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A short ssum run on a tiny random Llama folder: its experiment and results."""
+    folder = tmp_path_factory.mktemp("models") / "tiny-llama"
+    llama().save_pretrained(folder)
+    ByT5Tokenizer().save_pretrained(folder)
+    cfg = RunConfig(model=str(folder), tasks=["sent_movies", "entail"], k=4, max_steps=3,
+                    batch_size=4, eval_size=10, analysis_eval_size=6, n_sources=2,
+                    checkpoint_every=0, device="cpu")
+    exp = build_experiment(cfg)
+    run = create_run_folder(tmp_path_factory.mktemp("runs"), cfg)
+    return exp, Trainer(exp, run, logging.getLogger("test")).run()
+
+
+def old_path(exp, examples, mask=FULL) -> list[list[int]]:
+    """Predictions as before the reuse: tokenised again, fresh batches, no prefix cache."""
+    store, exp.model.prefix_store = exp.model.prefix_store, None
+    try:
+        data = exp.encode(examples)
+        preds = predict(exp.model, data, exp.tasks, mask, device="cpu")
+    finally:
+        exp.model.prefix_store = store
+    return split_by_task(data, preds, len(exp.tasks))
+
+
+def test_evaluation_and_every_analysis_mask_equal_the_old_path(finished):
+    exp, results = finished
+    final = old_path(exp, exp.eval_examples)
+    assert results["scores"] == {
+        t.name: round(score_task(t, exs, p).primary, 4)
+        for t, exs, p in zip(exp.tasks, exp.eval_examples, final)}
+    subset, _ = analysis.analysis_subset(exp)
+    masks = analysis.prompt_masks(exp.cfg.method, exp.model.prompt.n_sources)
+    assert set(results["per_prompt"]["columns"]) == set(masks) and len(masks) > 2
+    for column, mask in masks.items():
+        per_task = old_path(exp, subset, mask)
+        for task, exs, preds in zip(exp.tasks, subset, per_task):
+            expected = round(score_task(task, exs, preds).primary, 4)
+            assert results["per_prompt"]["scores"][task.name][column] == expected, column
+
+
+def test_each_test_input_is_tokenised_batched_and_cached_once(finished):
+    exp, _ = finished
+    subset, data = analysis.analysis_subset(exp)
+    fresh = exp.encode(subset)
+    assert (data.ids, data.task_ids, data.labels) == (fresh.ids, fresh.task_ids, fresh.labels)
+    assert analysis.analysis_subset(exp)[1] is data
+    assert eval_batches(data, 64, 0) is eval_batches(data, 64, 0)
+    distinct = {tuple(ids) for ids in exp.train_data.ids + exp.eval_data.ids}
+    # training, the final evaluation and every mask of the analysis: one computation each
+    assert exp.model.prefix_store.computed == len(distinct) == len(exp.model.prefix_store)
