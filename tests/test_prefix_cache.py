@@ -15,6 +15,7 @@ from transformers import ByT5Tokenizer, Gemma3ForCausalLM, Gemma3TextConfig
 from compt import analysis
 from compt.config import RunConfig
 from compt.data import Encoded, collate, eval_batches
+from compt.errors import ComptError
 from compt.evaluate import predict, score_task, split_by_task
 from compt.model import FULL, PromptedModel
 from compt.model.backbones import BackboneOptions, CausalBackbone
@@ -204,3 +205,8 @@ def test_each_test_input_is_tokenised_batched_and_cached_once(finished):
     distinct = {tuple(ids) for ids in exp.train_data.ids + exp.eval_data.ids}
     # training, the final evaluation and every mask of the analysis: one computation each
     assert exp.model.prefix_store.computed == len(distinct) == len(exp.model.prefix_store)
+
+
+def test_a_negative_cache_budget_is_refused_with_the_key_named():
+    with pytest.raises(ComptError, match="prefix_cache_mb"):
+        RunConfig.from_dict({"prefix_cache_mb": -1})
