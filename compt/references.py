@@ -110,6 +110,8 @@ FEW_SHOT: dict[str, FewShotBaseline] = {}
 
 
 def register(*kinds: str) -> Callable[[type[FewShotBaseline]], type[FewShotBaseline]]:
+    """Class decorator: make the class the k-shot baseline of these backbone kinds (a new
+    kind in ``compt.model.kinds`` needs one; tests/test_references.py checks)."""
     def add(cls: type[FewShotBaseline]) -> type[FewShotBaseline]:
         for kind in kinds:
             FEW_SHOT[kind] = cls()
