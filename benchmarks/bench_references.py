@@ -107,8 +107,7 @@ def main() -> None:
         f"{os.environ.get('OMP_NUM_THREADS', 'default')}.",
         "",
         f"Settings: model {args.model}, k = {args.k}, {args.eval_size} test examples per task, "
-        f"max_length {args.max_length} (the runs' default prompt length leaves the input "
-        f"{Setting.of(RunConfig(max_length=args.max_length)).room} tokens), the runs' "
+        f"max_length {args.max_length} (all of it for the input: no prompt), the runs' "
         "default sampling (random).",
         "",
     ]

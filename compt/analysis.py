@@ -38,9 +38,10 @@ def prediction_variants(masks: dict[str, PromptMask]) -> dict[str, str]:
 
 
 def analysis_subset(exp: Experiment) -> tuple[list[list], Encoded]:
-    size = exp.cfg.analysis_eval_size
-    subset = [exs if size is None else exs[:size] for exs in exp.eval_examples]
-    return subset, exp.encode(subset)
+    """Each task's first ``analysis_eval_size`` test examples, picked from the encoded test
+    set once per experiment: every mask (and the transfer matrix) shares their tokens,
+    batches and, on causal models, their cached prefixes."""
+    return exp.analysis_set
 
 
 def predictions_by_task(exp: Experiment, data: Encoded, **kwargs: Any) -> list[list[int]]:

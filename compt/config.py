@@ -51,6 +51,8 @@ META_KEYS = ("name", "group", "tags", "note")
 RESOLVED_KEYS = ("prompt_len", "data_seed", "epochs", "epochs_preset", "double_epochs_small_k",
                  "lr_router", "lr_source", "lr_private", "temperature", "temperature_schedule",
                  "device", "bf16")
+# Keys that change how fast a run computes, not its numbers (beyond float rounding).
+SPEED_KEYS = ("prefix_cache", "prefix_cache_mb")
 # Keys that pick random draws: runs differing only here are seeds of one configuration.
 SEED_KEYS = ("seed", "data_seed")
 
@@ -88,6 +90,8 @@ class RunConfig:
     logit_scale: float = 20.0
     label_loss: str = "tokens"
     length_norm: bool = False
+    prefix_cache: bool = True  # causal, prompt after the input: reuse the input's keys/values
+    prefix_cache_mb: int = 2048  # memory the cached keys/values may take
     # optimisation
     epochs: int | None = None
     epochs_preset: str = "paper"
@@ -198,7 +202,7 @@ class RunConfig:
         """What the run computes: descriptive keys dropped, derived values resolved, plus
         the device and precision. Two runs with equal identity compute the same."""
         given = {k: v for k, v in self.to_dict().items()
-                 if k not in META_KEYS + RESOLVED_KEYS}
+                 if k not in META_KEYS + RESOLVED_KEYS + SPEED_KEYS}
         return {**given, **self.resolved()}
 
     def fingerprint(self) -> str:
@@ -348,7 +352,7 @@ def validate(cfg: RunConfig) -> None:
         raise ComptError(f"Config key 'warmup' is a fraction of steps in [0, 1), got {cfg.warmup}.")
     if cfg.temperature <= 0 or cfg.temperature_min <= 0:
         raise ComptError("Config keys 'temperature' and 'temperature_min' must be positive.")
-    for key in ("lr_router", "lr_source", "lr_private"):
+    for key in ("lr_router", "lr_source", "lr_private", "prefix_cache_mb"):
         value = getattr(cfg, key)
         if value is not None and value < 0:
             raise ComptError(f"Config key '{key}' must be zero or positive, got {value}.")

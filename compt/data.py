@@ -8,8 +8,8 @@ the batch order of epoch ``e`` can be rebuilt on resume without replaying earlie
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -126,14 +126,25 @@ def eval_subset(task: Task, size: int | None) -> list[Example]:
 
 @dataclass
 class Encoded:
-    """Tokenised examples of several tasks, ready to batch."""
+    """Tokenised examples of several tasks, ready to batch.
+
+    Its evaluation batches are built once (``eval_batches``) and kept here: they do not
+    depend on the prompt, so every evaluation of the same examples shares them.
+    """
 
     ids: list[list[int]]
     task_ids: list[int]
     labels: list[int]
+    batches: dict[tuple, list[tuple[list[int], Batch]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def select(self, rows: Sequence[int]) -> Encoded:
+        """The examples ``rows``, in that order (no tokenising again)."""
+        return Encoded([self.ids[i] for i in rows], [self.task_ids[i] for i in rows],
+                       [self.labels[i] for i in rows])
 
 
 def encode(
@@ -186,9 +197,13 @@ def train_batches(data: Encoded, batch_size: int, seed: int, epoch: int, pad_id:
 
 def eval_batches(
     data: Encoded, batch_size: int, pad_id: int, label_task: int | None = None
-) -> Iterator[tuple[list[int], Batch]]:
-    """Length-sorted batches (little padding), each with the indices of its examples."""
-    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
-    for i in range(0, len(order), batch_size):
-        index = order[i : i + batch_size]
-        yield index, collate(data, index, pad_id, label_task)
+) -> list[tuple[list[int], Batch]]:
+    """Length-sorted batches (little padding), each with the indices of its examples;
+    built on the first call and reused by later evaluations of ``data``."""
+    key = (batch_size, pad_id, label_task)
+    if key not in data.batches:
+        order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+        data.batches[key] = [(order[i : i + batch_size],
+                              collate(data, order[i : i + batch_size], pad_id, label_task))
+                             for i in range(0, len(order), batch_size)]
+    return data.batches[key]

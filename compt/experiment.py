@@ -6,6 +6,7 @@ importing each other.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import torch
@@ -43,6 +44,19 @@ class Experiment:
     @property
     def autocast(self) -> bool:
         return self.device.type == "cuda" and self.cfg.bf16
+
+    @functools.cached_property
+    def analysis_set(self) -> tuple[list[list[Example]], Encoded]:
+        """The analyses' test subset (``analysis_eval_size`` per task) and its encoding: a
+        prefix of each task's rows of ``eval_data``, tokenised once with it."""
+        size = self.cfg.analysis_eval_size
+        subset = [exs if size is None else exs[:size] for exs in self.eval_examples]
+        rows: list[int] = []
+        start = 0
+        for exs, kept in zip(self.eval_examples, subset):
+            rows.extend(range(start, start + len(kept)))
+            start += len(exs)
+        return subset, self.eval_data.select(rows)
 
     def encode(self, examples: list[list[Example]]) -> Encoded:
         room = self.cfg.max_length - self.model.prompt.length

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from compt.model.backbones import Backbone
 
 MAJORITY, ZERO_SHOT, K_SHOT = "majority", "zero-shot", "k-shot"
-CACHE_VERSION = 1  # bump when a reference's definition changes
+CACHE_VERSION = 2  # bump when a reference's definition changes
 
 
 class NotCached(ComptError):
@@ -59,21 +59,25 @@ def cache_root() -> Path:
 @dataclass(frozen=True)
 class Setting:
     """What a reference score depends on besides the task and data seed: the runs'
-    backbone and scoring options, their few-shot draw, test examples and input budget."""
+    backbone and scoring options, their few-shot draw, test examples and input budget.
+
+    Not the method: with no prompt, the input may take all of ``max_length`` (a run
+    leaves its prompt's rows out of it), so pt, the compositions and mcat's longer prompt
+    share one set of reference rows."""
 
     model: str
     backbone: str  # the config's choice: auto or a kind
     k: int
     sampling: str
     eval_size: int | None
-    room: int  # tokens an input may take: max_length minus the runs' prompt rows
+    room: int  # tokens an input may take: the runs' max_length (no prompt rows here)
     logit_scale: float
     length_norm: bool
 
     @classmethod
     def of(cls, cfg: RunConfig) -> Setting:
         return cls(cfg.model, cfg.backbone, cfg.k, cfg.sampling, cfg.eval_size,
-                   cfg.max_length - cfg.effective_prompt_len, cfg.logit_scale, cfg.length_norm)
+                   cfg.max_length, cfg.logit_scale, cfg.length_norm)
 
 
 @functools.lru_cache(maxsize=64)
@@ -106,6 +110,8 @@ FEW_SHOT: dict[str, FewShotBaseline] = {}
 
 
 def register(*kinds: str) -> Callable[[type[FewShotBaseline]], type[FewShotBaseline]]:
+    """Class decorator: make the class the k-shot baseline of these backbone kinds (a new
+    kind in ``compt.model.kinds`` needs one; tests/test_references.py checks)."""
     def add(cls: type[FewShotBaseline]) -> type[FewShotBaseline]:
         for kind in kinds:
             FEW_SHOT[kind] = cls()

@@ -212,3 +212,9 @@ def test_a_cache_that_cannot_be_written_only_costs_a_recomputation(tmp_path):
     setting = Setting("tiny-bert", "auto", 4, "random", 8, ROOM, 20.0, False)
     assert set(computer.scores(setting, "sent_movies", 0)) == {
         "majority", "zero-shot", "centroid"}
+
+
+def test_every_method_of_a_table_shares_one_setting():
+    """No prompt rows: pt, ssum and mcat (a longer prompt) read the same references."""
+    settings = {Setting.of(RunConfig(method=m, k=8, max_length=64)) for m in ("pt", "ssum", "mcat")}
+    assert len(settings) == 1 and next(iter(settings)).room == 64

@@ -13,6 +13,7 @@ from compt.data import Batch
 from compt.errors import ComptError
 from compt.methods import get_method
 from compt.model.backbones import Backbone
+from compt.model.prefix import PrefixStore
 from compt.model.prompts import FULL, ComposedPrompt, PromptMask
 from compt.model.splice import input_rows, splice_prompt
 
@@ -100,6 +101,9 @@ class PromptedModel(nn.Module):
                                      private_encoder=cfg.private_encoder)
         if cfg.product_norm == "matched":
             self.prompt.match_product_norm()
+        self.prefix_store = (PrefixStore(backbone.prefix_states, cfg.prefix_cache_mb)
+                             if cfg.prefix_cache and cfg.placement == "after"
+                             and hasattr(backbone, "prefix_states") else None)
         self.pool_prompt = cfg.pool_prompt
         if not self.pool_prompt and backbone.kind != "encoder":
             raise ComptError(
@@ -107,13 +111,35 @@ class PromptedModel(nn.Module):
                 f"sentence encoder; the {backbone.kind} backbone does not pool. Remove the key."
             )
 
+    def _prompt(self, batch: Batch, temperature: float | None, mask: PromptMask
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (B, S, d) input embeddings and the (B, P, d) composed prompt."""
+        embeds = self.backbone.embed(batch.input_ids)
+        prompt = self.prompt(batch.task_ids, temperature, mask, (embeds, batch.lengths))
+        return embeds, prompt.to(embeds.dtype)
+
     def prompted_inputs(
         self, batch: Batch, temperature: float | None = None, mask: PromptMask = FULL
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        embeds = self.backbone.embed(batch.input_ids)
-        prompt = self.prompt(batch.task_ids, temperature, mask, (embeds, batch.lengths))
-        prompt = prompt.to(embeds.dtype)
+        """The spliced (B, S + P, d) sequence and its attention mask."""
+        embeds, prompt = self._prompt(batch, temperature, mask)
         return splice_prompt(embeds, batch.lengths, prompt, self.placement)
+
+    def backbone_inputs(self, batch: Batch, temperature: float | None = None,
+                        mask: PromptMask = FULL) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """What the backbone's loss / scores / generate take: ``(embeds, mask, options)``.
+
+        With the prefix cache the inputs are the prompt alone and ``options`` carries the
+        cached input (``prefix``); otherwise the spliced sequence, plus the pooling mask
+        when the prompt is left out of the pooling.
+        """
+        embeds, prompt = self._prompt(batch, temperature, mask)
+        if self.prefix_store is not None:
+            prefix = self.prefix_store.batch(batch.input_ids, batch.lengths, embeds)
+            ones = torch.ones(prompt.shape[:2], dtype=torch.long, device=prompt.device)
+            return prompt, ones, {"prefix": prefix}
+        spliced, attn = splice_prompt(embeds, batch.lengths, prompt, self.placement)
+        return spliced, attn, self._pooling(batch, attn)
 
     def _pooling(self, batch: Batch, attn: torch.Tensor) -> dict[str, torch.Tensor]:
         """``pool_prompt=false``: pool the input tokens only (encoder backbones)."""
@@ -123,20 +149,19 @@ class PromptedModel(nn.Module):
         return {"pool_mask": input_rows(batch.lengths, plen, attn.shape[1], self.placement)}
 
     def loss(self, batch: Batch, temperature: float | None) -> torch.Tensor:
-        embeds, attn = self.prompted_inputs(batch, temperature)
-        return self.backbone.loss(embeds, attn, batch.label_tasks, batch.labels,
-                                  **self._pooling(batch, attn))
+        embeds, attn, options = self.backbone_inputs(batch, temperature)
+        return self.backbone.loss(embeds, attn, batch.label_tasks, batch.labels, **options)
 
     @torch.no_grad()
     def scores(self, batch: Batch, mask: PromptMask = FULL) -> torch.Tensor:
-        embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.scores(embeds, attn, batch.label_tasks, **self._pooling(batch, attn))
+        embeds, attn, options = self.backbone_inputs(batch, None, mask)
+        return self.backbone.scores(embeds, attn, batch.label_tasks, **options)
 
     @torch.no_grad()
     def generate(self, batch: Batch, mask: PromptMask = FULL, **options) -> list[str]:
         """Greedy outputs; ``options`` (max_new_tokens, repetition_penalty) go to the backbone."""
-        embeds, attn = self.prompted_inputs(batch, None, mask)
-        return self.backbone.generate(embeds, attn, **options)
+        embeds, attn, extra = self.backbone_inputs(batch, None, mask)
+        return self.backbone.generate(embeds, attn, **options, **extra)
 
     def param_groups(self, lrs: dict[str, float], weight_decay: float) -> list[dict]:
         """The method's groups (docs/method.md#training): router, sources, private (+ encoders)."""
