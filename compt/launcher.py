@@ -1,30 +1,20 @@
-"""Launch, stop and retry runs through their executors, and the local queue process.
+"""Launch, stop and retry runs through the executor each was launched with.
 
-A local sweep hands its queued runs to one queue process (``python -m compt.launcher
-queue``, started by compt.executors.local), which keeps at most ``jobs`` trainings running
-and exits when its list is done.
-
-Who owns a queued run is recorded in the run's ``launch.json`` (pid, host, time): the
-launcher or queue that will start it. A run whose owner died shows as ``interrupted``.
-
-That is the ``local`` executor; launching, stopping and retrying go through the
-:class:`~compt.executors.Executor` a run was launched with (``launch.json`` says which), so
-the same functions drive Slurm jobs (compt.executors.slurm).
+Who owns a queued run is recorded in the run's ``launch.json`` (a local process's pid and
+host, a Slurm job id; ``executor`` says which kind), so the same functions drive local
+processes (compt.executors.local) and Slurm jobs (compt.executors.slurm). A run whose owner
+died shows as ``interrupted``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import logging
 import os
 import secrets
 import shutil
 import signal
-import subprocess
 import time
-from collections import deque
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -33,20 +23,16 @@ from typing import Any, cast
 from compt.errors import ComptError
 from compt.executors import Executor, executor_for
 from compt.executors.local import (
-    HOST,
     LocalExecutor,
     queue_alive,
     queue_path,
     refuse_running_queue,
-    start_run,
+    sync_quietly,
 )
-from compt.files import atomic_write_json, read_json
+from compt.files import read_json
 from compt.names import check_group, check_run_id
 from compt.runfolder import ACTIVE, RunFolder, Status, create_run_folder, new_run_id, now_iso
 from compt.store import RunStore, live_state
-
-POLL_S = 0.5
-log = logging.getLogger("compt.queue")
 
 
 def new_group_id(kind: str = "sweep") -> str:
@@ -129,64 +115,6 @@ def _discard_unstarted(store: RunStore, run_ids: list[str]) -> None:
                 pass
 
 
-def run_queue(runs_dir: Path, name: str) -> None:
-    """The queue process: start queued runs, at most ``jobs`` at a time, until none is left.
-
-    SIGTERM stops it from starting more runs; it still waits for the running ones.
-    """
-    store = RunStore(runs_dir)
-    path = queue_path(runs_dir, name)
-    record = read_json(path, {}) or {}
-    record.update(pid=os.getpid(), host=HOST, started=now_iso(), started_ts=time.time())
-    atomic_write_json(path, record)
-    pending: deque[str] = deque()
-    for run_id in record.get("runs", []):
-        try:
-            folder = store.folder(run_id)
-        except ComptError:
-            continue  # removed meanwhile
-        folder.write_launch(os.getpid(), f"queue {name}")
-        pending.append(run_id)
-
-    stopping = False
-
-    def request_stop(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    log.info("queue %s: %d runs, %d at a time", name, len(pending), record.get("jobs", 1))
-    running: dict[str, subprocess.Popen] = {}
-    threads = max(1, (os.cpu_count() or 1) // max(1, record.get("jobs", 1)))
-    while running or (pending and not stopping):
-        for run_id, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[run_id]
-                _sync_quietly(store, run_id)  # the run may have died without a last update
-        while pending and len(running) < record.get("jobs", 1) and not stopping:
-            run_id = pending.popleft()
-            status = RunFolder(runs_dir / run_id).read_status().get("status")
-            if status != Status.QUEUED:
-                continue  # stopped or removed meanwhile
-            try:
-                running[run_id] = start_run(runs_dir, run_id, threads)
-                log.info("started %s (pid %d)", run_id, running[run_id].pid)
-            except (ComptError, OSError) as exc:
-                log.error("could not start %s: %s", run_id, exc)
-            _sync_quietly(store, run_id)
-        time.sleep(POLL_S)
-    record.update(finished=now_iso(), left=list(pending))
-    atomic_write_json(path, record)
-    log.info("queue %s finished%s", name, " (stopped)" if stopping else "")
-
-
-def _sync_quietly(store: RunStore, run_id: str) -> None:
-    try:
-        store.sync(run_id)
-    except ComptError:
-        pass
-
-
 # -- stop and retry ----------------------------------------------------------------------
 
 
@@ -232,7 +160,7 @@ def stop(run_or_group: str, runs_dir: Path | str, wait_s: float = 15.0) -> list[
         folder = store.folder(run_id)
         if folder.read_status().get("status") in ACTIVE and run_id not in signalled:
             folder.update_status(status=Status.STOPPED, finished=now_iso())
-        _sync_quietly(store, run_id)
+        sync_quietly(store, run_id)
     if remote:
         raise ComptError(f"Stopped {len(stopped)} run(s); these run on another host, stop "
                          f"them there: {', '.join(remote)}.")
@@ -291,19 +219,3 @@ def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
     for key, group in by_executor.items():
         executor_for(json.loads(key)).submit(runs_dir, group, jobs, new_group_id("retry"))
     return ids
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m compt.launcher queue --runs-dir DIR --name NAME`` (started by compt)."""
-    parser = argparse.ArgumentParser(prog="python -m compt.launcher")
-    sub = parser.add_subparsers(dest="command", required=True)
-    queue = sub.add_parser("queue", help="run a queue written by compt sweep / retry")
-    queue.add_argument("--runs-dir", required=True, type=Path)
-    queue.add_argument("--name", required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    run_queue(args.runs_dir, args.name)
-
-
-if __name__ == "__main__":
-    main()

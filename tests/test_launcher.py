@@ -13,6 +13,7 @@ import pytest
 
 from compt import launcher
 from compt.errors import ComptError
+from compt.executors import local
 from compt.launcher import launch_run, launch_sweep, queue_path, retry, stop
 from compt.runfolder import read_json
 from compt.store import HOST, RunStore, process_alive
@@ -47,7 +48,7 @@ def test_processes_start_from_argument_lists_in_their_own_session(runs_dir, tiny
         def __init__(self, argv, **kwargs):
             calls.append((argv, kwargs))
 
-    monkeypatch.setattr(launcher.subprocess, "Popen", Recorder)
+    monkeypatch.setattr(local.subprocess, "Popen", Recorder)
     run_id = launch_run(tiny_cfg, runs_dir, group="g-1")
     group, ids = launch_sweep([tiny_cfg], runs_dir, jobs=2)
 
@@ -55,7 +56,7 @@ def test_processes_start_from_argument_lists_in_their_own_session(runs_dir, tiny
     assert run_argv[:4] == [sys.executable, "-m", "compt", "run"]
     assert run_argv[run_argv.index("--run-id") + 1] == run_id
     assert "--resume" not in run_argv
-    assert queue_argv[:4] == [sys.executable, "-m", "compt.launcher", "queue"]
+    assert queue_argv[:4] == [sys.executable, "-m", "compt.executors.local", "queue"]
     assert queue_argv[queue_argv.index("--name") + 1] == group
     for kwargs in (run_kw, queue_kw):
         assert kwargs["start_new_session"] is True and not kwargs.get("shell")
@@ -71,7 +72,7 @@ def test_retry_failed_queues_failed_and_interrupted_runs(runs_dir, make_run, mon
     lost = make_run("20260101-000001-pt-0002", status="running")
     lost.update_status(pid=dead_pid(), host=HOST, started_ts=time.time())
     calls = []
-    monkeypatch.setattr(launcher.subprocess, "Popen",
+    monkeypatch.setattr(local.subprocess, "Popen",
                         lambda argv, **kw: calls.append(argv) or type("P", (), {"pid": 1})())
     make_run("20260101-000002-pt-0003", status="stopped")
     make_run("20260101-000003-pt-0004", status="done")

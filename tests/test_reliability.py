@@ -330,7 +330,7 @@ def test_redone_steps_are_not_logged_twice(runs_dir, make_run):
 def test_retry_failed_twice_skips_runs_already_queued(runs_dir, make_run, monkeypatch):
     make_run("f1", status="failed")
     make_run("f2", status="failed")
-    monkeypatch.setattr(launcher.subprocess, "Popen",
+    monkeypatch.setattr(local.subprocess, "Popen",
                         lambda argv, **kw: type("P", (), {"pid": os.getpid()})())
     assert launcher.retry_failed(runs_dir) == ["f1", "f2"]
     assert launcher.retry_failed(runs_dir) == []

@@ -3,17 +3,21 @@
 Every process is started from an argument list (never through a shell) in its own session
 (``start_new_session``), so closing the terminal, tmux pane or SSH connection does not
 reach it; its output goes to the run's ``train.log``. Several runs go to one queue process
-(``python -m compt.launcher queue``, itself detached), which keeps at most ``jobs``
+(``python -m compt.executors.local queue``, itself detached), which keeps at most ``jobs``
 trainings running. Afterwards this module answers for them from the pid and host that
 ``launch.json`` and ``status.json`` record, and signals them to stop.
 """
 
 from __future__ import annotations
 
+import argparse
+import logging
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +27,11 @@ from compt.files import atomic_write_json, read_json
 from compt.host import HOST, process_alive
 from compt.names import QUEUES_DIR, check_group
 from compt.runfolder import RunFolder, Status, now_iso
+from compt.store import RunStore
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+POLL_S = 0.5
+log = logging.getLogger("compt.queue")
 
 
 def owner(launch: dict[str, Any], status: dict[str, Any]) -> tuple[int | None, str | None,
@@ -118,10 +125,68 @@ def launch_queue(runs_dir: Path | str, name: str, run_ids: list[str], jobs: int)
     path = queue_path(runs_dir, name)
     refuse_running_queue(runs_dir, name)
     atomic_write_json(path, {"name": name, "runs": run_ids, "jobs": jobs, "created": now_iso()})
-    argv = [sys.executable, "-m", "compt.launcher", "queue", "--runs-dir", str(runs_dir),
+    argv = [sys.executable, "-m", "compt.executors.local", "queue", "--runs-dir", str(runs_dir),
             "--name", name]
     return spawn(argv, path.with_suffix(".log")).pid
 
+
+
+def run_queue(runs_dir: Path, name: str) -> None:
+    """The queue process: start queued runs, at most ``jobs`` at a time, until none is left.
+
+    SIGTERM stops it from starting more runs; it still waits for the running ones.
+    """
+    store = RunStore(runs_dir)
+    path = queue_path(runs_dir, name)
+    record = read_json(path, {}) or {}
+    record.update(pid=os.getpid(), host=HOST, started=now_iso(), started_ts=time.time())
+    atomic_write_json(path, record)
+    pending: deque[str] = deque()
+    for run_id in record.get("runs", []):
+        try:
+            folder = store.folder(run_id)
+        except ComptError:
+            continue  # removed meanwhile
+        folder.write_launch(os.getpid(), f"queue {name}")
+        pending.append(run_id)
+
+    stopping = False
+
+    def request_stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    log.info("queue %s: %d runs, %d at a time", name, len(pending), record.get("jobs", 1))
+    running: dict[str, subprocess.Popen] = {}
+    threads = max(1, (os.cpu_count() or 1) // max(1, record.get("jobs", 1)))
+    while running or (pending and not stopping):
+        for run_id, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[run_id]
+                sync_quietly(store, run_id)  # the run may have died without a last update
+        while pending and len(running) < record.get("jobs", 1) and not stopping:
+            run_id = pending.popleft()
+            status = RunFolder(runs_dir / run_id).read_status().get("status")
+            if status != Status.QUEUED:
+                continue  # stopped or removed meanwhile
+            try:
+                running[run_id] = start_run(runs_dir, run_id, threads)
+                log.info("started %s (pid %d)", run_id, running[run_id].pid)
+            except (ComptError, OSError) as exc:
+                log.error("could not start %s: %s", run_id, exc)
+            sync_quietly(store, run_id)
+        time.sleep(POLL_S)
+    record.update(finished=now_iso(), left=list(pending))
+    atomic_write_json(path, record)
+    log.info("queue %s finished%s", name, " (stopped)" if stopping else "")
+
+
+def sync_quietly(store: RunStore, run_id: str) -> None:
+    try:
+        store.sync(run_id)
+    except ComptError:
+        pass
 
 
 @register
@@ -162,3 +227,19 @@ class LocalExecutor(Executor):
 
     def reachable(self, launch: dict[str, Any], status: dict[str, Any]) -> bool:
         return (status.get("host") or launch.get("host") or HOST) == HOST
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m compt.executors.local queue --runs-dir DIR --name NAME`` (started by compt)."""
+    parser = argparse.ArgumentParser(prog="python -m compt.executors.local")
+    sub = parser.add_subparsers(dest="command", required=True)
+    queue = sub.add_parser("queue", help="run a queue written by compt sweep / retry")
+    queue.add_argument("--runs-dir", required=True, type=Path)
+    queue.add_argument("--name", required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    run_queue(args.runs_dir, args.name)
+
+
+if __name__ == "__main__":
+    main()
