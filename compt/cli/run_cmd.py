@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -62,17 +63,28 @@ class ProgressReporter:
 
 
 def results_table(results: dict, title: str) -> Table:
+    """The final scores, each beside its chance level, with what each metric means."""
+    from compt.metrics import MEANINGS, chance_score
+
     table = Table(title=title, title_justify="left")
     table.add_column("task")
     table.add_column("metric")
     table.add_column("score", justify="right")
+    table.add_column("chance", justify="right")  # the most frequent label, always
     table.add_column("n", justify="right")  # test examples the score rests on
     sizes = results.get("eval_size") or {}
+    predictions = results.get("predictions") or {}
     for task, score in results["scores"].items():
-        table.add_row(task, results["primary_metric"][task], f"{score:.1f}",
-                      str(sizes.get(task, "")))
+        metric = results["primary_metric"][task]
+        confusion = (predictions.get(task) or {}).get("combined")
+        chance = f"{chance_score(metric, confusion):.1f}" if confusion else ""
+        table.add_row(escape(task), metric, f"{score:.1f}", chance, str(sizes.get(task, "")))
     table.add_section()
-    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "")
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "", "")
+    used = dict.fromkeys(results["primary_metric"].values())
+    table.caption = ("chance: the score of always answering the most frequent test label. "
+                     + "; ".join(MEANINGS[m] for m in used if m in MEANINGS) + ".")
+    table.caption_justify = "left"
     return table
 
 
