@@ -8,6 +8,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CITATION = re.compile(r"docs/method\.md#([a-z0-9-]+)")
 SOURCES = [p for d in ("compt", "tui", "tests", "benchmarks") for p in (ROOT / d).rglob("*.py")]
+DOCS = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+DOC_LINK = re.compile(r"\]\((?:docs/)?method\.md#([a-z0-9-]+)\)")
 
 
 def anchors(markdown: str) -> set[str]:
@@ -24,4 +26,12 @@ def test_every_cited_method_section_exists():
 
 
 def test_nothing_cites_the_private_spec():
-    assert not [p.name for p in SOURCES if re.search(r"\bSPEC(\.md| §| Eq)", p.read_text())]
+    files = [*SOURCES, *DOCS]
+    assert not [p.name for p in files if re.search(r"\bSPEC(\.md| §| Eq)", p.read_text())]
+
+
+def test_doc_links_into_the_method_land_on_a_section():
+    known = anchors((ROOT / "docs" / "method.md").read_text())
+    cited = {(p.name, a) for p in DOCS for a in DOC_LINK.findall(p.read_text())}
+    assert ("tasks.md", "evaluation") in cited
+    assert not [c for c in cited if c[1] not in known], known
