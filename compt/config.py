@@ -51,6 +51,10 @@ META_KEYS = ("name", "group", "tags", "note")
 RESOLVED_KEYS = ("prompt_len", "data_seed", "epochs", "epochs_preset", "double_epochs_small_k",
                  "lr_router", "lr_source", "lr_private", "temperature", "temperature_schedule",
                  "device", "bf16")
+# ``compt run --quick``: a first run that ends in well under a minute on an idle 2-core CPU
+# and still learns (docs/results_front_door.md): fewer steps, a smaller fixed test subset,
+# no per-prompt analysis. Options and --set still override it.
+QUICK = {"max_steps": 60, "eval_size": 100, "analysis": False}
 # Keys that pick random draws: runs differing only here are seeds of one configuration.
 SEED_KEYS = ("seed", "data_seed")
 

@@ -104,6 +104,9 @@ class _PhaseWatch:
         self.stop.training = False
         self.inner.phase(text)
 
+    def count(self, done: int, total: int) -> None:
+        self.inner.count(done, total)
+
     def finish(self) -> None:
         self.stop.training = False
         self.inner.finish()

@@ -137,3 +137,40 @@ def test_the_final_table_gives_each_score_its_chance_level_and_explains_the_metr
     text = " ".join(" ".join(lines).split())
     assert "f1_accuracy: the mean of accuracy and the F1 of the positive class" in text
     assert "matthews" not in text  # only the metrics the table uses
+
+
+def test_evaluation_and_analysis_show_a_count_and_an_eta(monkeypatch):
+    from rich.console import Console
+
+    from compt.cli import run_cmd
+
+    monkeypatch.setattr(run_cmd, "console", Console(record=True, width=100))
+    reporter = run_cmd.ProgressReporter()
+    reporter.phase("loading model and data")
+    reporter.start(10, 0)
+    reporter.step(10, 0.5)
+    reporter.phase("evaluating")
+    reporter.count(120, 400)
+    reporter.phase("per-prompt analysis")
+    reporter.count(2, 5)
+    reporter.finish()
+    lines = {line.split()[0]: line.split() for line in
+             run_cmd.console.export_text().splitlines()}
+    assert "120/400" in lines["evaluating"] and "eta" in lines["evaluating"]
+    assert "2/5" in lines["per-prompt"] and "eta" in lines["per-prompt"]
+    assert "10/10" in lines["training"] and "0.5000" in lines["training"]
+
+
+def test_quick_is_a_preset_that_options_override(runs_dir, capsys):
+    from compt.cli import main
+    from compt.config import QUICK
+
+    with pytest.raises(SystemExit) as ended:
+        main(["run", "--quick", "--model", "tiny-t5", "--tasks", "sent_movies", "-k", "4",
+              "--max-steps", "2", "--set", "eval_size=8"])
+    assert ended.value.code in (0, None), capsys.readouterr().err
+    (folder,) = [p for p in runs_dir.iterdir() if p.is_dir()]
+    config = json.loads((folder / "config.json").read_text())["config"]
+    assert (config["max_steps"], config["eval_size"], config["analysis"]) == (2, 8, False)
+    assert QUICK["analysis"] is False and QUICK["max_steps"] < 250  # the default's steps
+    assert json.loads((folder / "status.json").read_text())["status"] == "done"
