@@ -35,3 +35,14 @@ def test_doc_links_into_the_method_land_on_a_section():
     cited = {(p.name, a) for p in DOCS for a in DOC_LINK.findall(p.read_text())}
     assert ("tasks.md", "evaluation") in cited
     assert not [c for c in cited if c[1] not in known], known
+
+
+def test_claims_say_what_is_true():
+    """Times that hold in CPU time only say so; determinism is claimed per thread count."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    real = " ".join((ROOT / "docs" / "real_suite.md").read_text().split())
+    assert "a minute or two of CPU time" in readme and "setup adds a minute" not in readme
+    assert "builds in ~30 s of CPU time" in real
+    assert "whatever the thread count" not in readme
+    assert "Same config, seeds, machine and thread count give bit-identical scores" in readme
+    assert "compt run --quick" in readme and "docs/results_quick.md" in readme

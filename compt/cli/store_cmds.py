@@ -13,6 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -117,12 +118,10 @@ def _ls_cells(s: Mapping[str, Any], counts: bool) -> dict[str, str]:
             "avg": _score(s.get("average")), "job": escape(s.get("job_state") or "")}
 
 
-def _widths(rows: Sequence[Mapping[str, str]], columns: Sequence[str],
-            caps: Mapping[str, int]) -> dict[str, int]:
-    """Each column's printed width: its widest cell or header, at most its cap."""
-    natural = {c: max([len(c), *(Text.from_markup(r[c]).cell_len for r in rows)])
-               for c in columns}
-    return {c: min(w, caps.get(c, w)) for c, w in natural.items()}
+def _natural_widths(rows: Sequence[Mapping[str, str]]) -> dict[str, int]:
+    """Each column's widest cell or header (measured once: ``--limit 0`` may list 10,000)."""
+    return {c: max([len(c), *(Text.from_markup(r[c]).cell_len for r in rows)])
+            for c in LS_COLUMNS}
 
 
 def _ls_layout(summaries: Sequence[Mapping[str, Any]], width: int
@@ -136,19 +135,19 @@ def _ls_layout(summaries: Sequence[Mapping[str, Any]], width: int
     """
     columns = [c for c in LS_COLUMNS if c != "job" or any(s.get("job_state") for s in summaries)]
     rows = [_ls_cells(s, counts=True) for s in summaries]
+    natural = _natural_widths(rows)
     caps = {"job": 28}
 
     def excess() -> int:
-        return sum(_widths(rows, columns, caps).values()) + len(columns) - 1 - width
+        return sum(min(natural[c], caps.get(c, natural[c])) + 1 for c in columns) - 1 - width
 
-    def drop(column: str) -> None:
-        if column in columns:
-            columns.remove(column)
+    def percentages() -> None:
+        rows[:] = [_ls_cells(s, counts=False) for s in summaries]
+        natural.update(_natural_widths(rows))
 
-    steps = [lambda: drop("method"), lambda: caps.update(tasks=MIN_TASKS),
-             lambda: rows.__setitem__(slice(None), [_ls_cells(s, False) for s in summaries]),
-             lambda: caps.update(job=len("job")), *(lambda c=c: drop(c) for c in
-                                                   ("seed", "k", "tasks", "prog"))]
+    steps = [partial(columns.remove, "method"), partial(caps.update, tasks=MIN_TASKS),
+             percentages, partial(caps.update, job=len("job")),
+             *(partial(columns.remove, c) for c in ("seed", "k", "tasks", "prog"))]
     for step in steps:
         if excess() <= 0:
             break
