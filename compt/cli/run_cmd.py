@@ -130,6 +130,7 @@ def run(
 
     With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
     250 steps on the CPU (84 s measured on a nearly idle 2-core machine; longer on a busy one).
+    --quick: a first look in well under a minute (60 steps, 100 test examples per task).
     Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
