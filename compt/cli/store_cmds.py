@@ -12,7 +12,7 @@ import csv
 import json
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,9 +145,10 @@ def _ls_layout(summaries: Sequence[Mapping[str, Any]], width: int
         rows[:] = [_ls_cells(s, counts=False) for s in summaries]
         natural.update(_natural_widths(rows))
 
-    steps = [partial(columns.remove, "method"), partial(caps.update, tasks=MIN_TASKS),
-             percentages, partial(caps.update, job=len("job")),
-             *(partial(columns.remove, c) for c in ("seed", "k", "tasks", "prog"))]
+    steps: list[Callable[[], object]] = [
+        partial(columns.remove, "method"), partial(caps.update, tasks=MIN_TASKS),
+        percentages, partial(caps.update, job=len("job")),
+        *(partial(columns.remove, c) for c in ("seed", "k", "tasks", "prog"))]
     for step in steps:
         if excess() <= 0:
             break
