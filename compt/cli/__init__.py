@@ -41,7 +41,7 @@ def write_fault(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> None:
     _warnings_to_stderr()
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, prog_name="compt", standalone_mode=True)
     except ComptError as exc:
         _error(str(exc))
         sys.exit(exc.exit_code)
