@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -192,14 +193,22 @@ def ls(
 # -- show / diff ------------------------------------------------------------------------
 
 
+TAIL_BYTES = 64 * 1024
+
+
 def tail_lines(path: Path, n: int) -> list[str]:
-    """The last ``n`` lines of a (possibly huge) log, reading only its end."""
+    """The last ``n`` lines of a (possibly huge) log, reading only its end.
+
+    Only a regular file is read, and never more than its last 64 KiB: a log replaced by a
+    link to ``/dev/zero`` or a FIFO would otherwise be read (or waited on) forever.
+    """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return []
         with path.open("rb") as fh:
             fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 64 * 1024))
-            data = fh.read().decode(errors="replace")
+            fh.seek(max(0, fh.tell() - TAIL_BYTES))
+            data = fh.read(TAIL_BYTES).decode(errors="replace")
     except OSError:
         return []
     return data.splitlines()[-n:] if n > 0 else []
