@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -384,11 +384,36 @@ class RunStore:
             ) from None
 
     def _rows(self) -> dict[str, Summary]:
-        """Every summary in the index, rebuilding the index first if it is unreadable."""
+        """Every summary in the index, rebuilding the index first if it is unreadable, and
+        adding the runs it lacks (see :meth:`_heal`)."""
         try:
-            return self._read_index()
+            rows = self._read_index()
         except IndexUnreadable:
             return {s["run_id"]: s for s in self._rebuild()}
+        return self._heal(rows)
+
+    def _heal(self, rows: dict[str, Summary]) -> dict[str, Summary]:
+        """``rows`` plus the run folders the index lacks, written back when it can be.
+
+        A run whose index update failed (a full or read-only disk) would otherwise stay
+        invisible after the fault is fixed until a manual ``compt reindex``. Finding them
+        costs one directory listing; only names missing from the index are looked at.
+        """
+        missing = [summarize(RunFolder(self.runs_dir / run_id))
+                   for run_id in self.run_ids_on_disk(known=rows)]
+        if not missing:
+            return rows
+        try:
+            with self.locked():  # `rm` forgets and moves a run under this lock: recheck
+                missing = [s for s in missing if RunFolder(self.runs_dir / s["run_id"]).exists()]
+                self._table.put_many(cast(list[dict[str, Any]], missing))
+        except (OSError, ComptError, IndexUnreadable):
+            if not self._warned:  # still faulty: list them, and say how to fix the index
+                self._warned = True
+                log.warning("%d runs are missing from %s and it cannot be written now; they "
+                            "are listed from their folders (`compt reindex` rebuilds it).",
+                            len(missing), self.index_path)
+        return {**rows, **{s["run_id"]: s for s in missing}}
 
     def _read_index(self) -> dict[str, Summary]:
         """The index's well-formed entries; damaged ones are skipped with one warning."""
@@ -426,14 +451,27 @@ class RunStore:
                        f"{INDEX_FILE}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}")
         self._table.replace_all(cast(list[dict[str, Any]], summaries))
 
-    def run_ids_on_disk(self) -> list[str]:
-        """Names of the run folders (those with a config.json), in no particular order."""
+    def run_ids_on_disk(self, known: Container[str] = frozenset()) -> list[str]:
+        """Names of the run folders (those with a config.json) not in ``known``, in no
+        particular order.
+
+        A link to another folder of this store is an alias, not a run: counting it would
+        count that run twice.
+        """
         try:
             entries = list(os.scandir(self.runs_dir))
         except OSError:
             return []
         return [e.name for e in entries
-                if is_run_name(e.name) and RunFolder.is_run(Path(e.path))]
+                if e.name not in known and is_run_name(e.name)
+                and not (e.is_symlink() and self._is_alias(Path(e.path)))
+                and RunFolder.is_run(Path(e.path))]
+
+    def _is_alias(self, link: Path) -> bool:
+        try:
+            return link.resolve().parent == self.runs_dir.resolve()
+        except OSError:  # a loop
+            return True
 
     def scan(self) -> list[Summary]:
         """Summaries built from the folders alone (no index involved)."""

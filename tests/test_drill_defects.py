@@ -4,14 +4,20 @@ linked to /dev/zero, a symlinked run), and the store's recovery after a write fa
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
+import shutil
 import threading
 
 import pytest
 
+from compt import store as store_module
 from compt.cli.store_cmds import tail_lines
 from compt.errors import ComptError
-from compt.names import check_note, check_tag
+from compt.names import INDEX_FILE, check_note, check_tag
+from compt.store import RunStore, RunTable
 
 # -- hostile text ---------------------------------------------------------------------
 
@@ -87,3 +93,66 @@ def test_a_fifo_log_is_not_waited_on(tmp_path):
     worker.start()
     worker.join(30)
     assert finished == [[]]
+
+
+def test_a_symlinked_run_is_counted_once(runs_dir, make_run, compt):
+    make_run("r1-s0", scores={"sent_movies": 60.0})
+    make_run("r1-s1", scores={"sent_movies": 70.0}, seed=1)
+    os.symlink(runs_dir / "r1-s0", runs_dir / "alias")
+    os.symlink(runs_dir / "alias", runs_dir / "alias2")  # a link to the link
+    assert compt("reindex", "--runs-dir", runs_dir)[0] == 0
+    assert sorted(s["run_id"] for s in RunStore(runs_dir).list()) == ["r1-s0", "r1-s1"]
+    code, out, _ = compt("table", "--runs-dir", runs_dir, "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and row["runs"] == "2" and row["sent_movies_n"] == "2"
+
+
+def test_a_run_outside_the_store_linked_into_it_is_a_run(runs_dir, tmp_path, make_run):
+    elsewhere = make_run("away")
+    os.replace(elsewhere.path, tmp_path / "away")
+    os.symlink(tmp_path / "away", runs_dir / "away")
+    assert [s["run_id"] for s in RunStore(runs_dir).list()] == ["away"]
+
+
+# -- the index heals after a write fault -------------------------------------------------
+
+
+def test_runs_the_index_missed_are_listed_and_written_back(runs_dir, make_run, compt):
+    make_run("seen", scores={"sent_movies": 50.0})
+    make_run("missed", scores={"sent_movies": 60.0}, sync=False)  # its index write failed
+    code, out, err = compt("ls", "--runs-dir", runs_dir)
+    assert code == 0 and "missed" in out and "seen" in out and not err
+    index = json.loads((runs_dir / INDEX_FILE).read_text())["runs"]
+    assert set(index) == {"seen", "missed"}  # healed: the next reader need not look again
+    assert index["missed"]["average"] == 60.0
+
+
+def test_a_still_unwritable_index_lists_the_runs_and_names_reindex(
+        runs_dir, make_run, compt, monkeypatch):
+    make_run("seen")
+    make_run("missed", sync=False)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunTable, "put_many", disk_full)
+    code, out, err = compt("ls", "--runs-dir", runs_dir)
+    assert code == 0 and "missed" in out
+    assert "compt reindex" in err and err.count("warning") == 1
+
+
+def test_a_run_removed_while_a_listing_heals_stays_removed(runs_dir, make_run, monkeypatch):
+    make_run("seen")
+    folder = make_run("gone", sync=False)
+    store = RunStore(runs_dir)
+    summarize_first = store_module.summarize
+
+    def remove_meanwhile(f):  # `rm` runs between the listing's scan and its write
+        summary = summarize_first(f)
+        if f.run_id == "gone":
+            shutil.rmtree(folder.path)
+        return summary
+
+    monkeypatch.setattr(store_module, "summarize", remove_meanwhile)
+    store.list()
+    assert set(json.loads((runs_dir / INDEX_FILE).read_text())["runs"]) == {"seen"}
