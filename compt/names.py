@@ -18,7 +18,9 @@ INDEX_FILE = "index.json"
 LOCK_FILE = ".index.lock"
 TRASH_DIR = ".trash"
 QUEUES_DIR = ".queues"
-RESERVED = frozenset(name.lower() for name in (INDEX_FILE, LOCK_FILE, TRASH_DIR, QUEUES_DIR))
+PLAN_LOCK_FILE = ".plan.lock"
+RESERVED = frozenset(name.lower() for name in (INDEX_FILE, LOCK_FILE, TRASH_DIR, QUEUES_DIR,
+                                               PLAN_LOCK_FILE))
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")  # \Z: no trailing newline
 # C0/C1 controls, and the bidi marks and overrides (which reorder what a terminal shows,

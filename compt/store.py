@@ -17,11 +17,12 @@ executor recorded in its ``launch.json`` (a local process, a Slurm job) says whe
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import os
 import shutil
 import time
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -38,6 +39,7 @@ from compt.files import atomic_write_bytes
 from compt.names import (
     INDEX_FILE,
     LOCK_FILE,
+    PLAN_LOCK_FILE,
     TRASH_DIR,
     check_note,
     check_run_id,
@@ -59,6 +61,7 @@ __all__ = ["ACTIVE", "HOST", "INDEX_FILE", "LOCK_FILE", "TRASH_DIR", "RunStore",
            "job_line", "job_state", "live_state", "process_alive", "read_meta", "summarize"]
 
 LOCK_TIMEOUT_S = 60.0
+PLAN_TIMEOUT_S = 600.0  # a Slurm submission of a large grid may take minutes
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
                "temperature", "router", "placement", "sampling", "eval_size", "decoding",
                "prompt_encoder", "private_init", "init_sources_from")
@@ -382,6 +385,28 @@ class RunStore:
                 f"The run index {self.index_path} stayed locked by another compt process for "
                 f"{LOCK_TIMEOUT_S:.0f} s. Wait for it to finish, then try again."
             ) from None
+
+    @contextlib.contextmanager
+    def planning(self) -> Iterator[None]:
+        """Held by a sweep from its plan until its new runs are in the index.
+
+        Without it, identical sweeps started together all see an empty store and train
+        every cell once each. A separate lock from the index's: a sweep holding this one
+        still writes the index, and nothing else waits on it.
+        """
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.runs_dir / PLAN_LOCK_FILE)
+        try:
+            lock.acquire(timeout=PLAN_TIMEOUT_S)
+        except Timeout:
+            raise ComptError(
+                f"Another compt sweep has been planning in {self.runs_dir} for "
+                f"{PLAN_TIMEOUT_S:.0f} s ({self.runs_dir / PLAN_LOCK_FILE} is locked). Wait "
+                "for it to finish, then try again.") from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _rows(self) -> dict[str, Summary]:
         """Every summary in the index, rebuilding the index first if it is unreadable, and

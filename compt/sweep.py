@@ -3,7 +3,9 @@
 A grid comes from ``--grid key=v1,v2`` options and/or a ``[grid]`` table in the config
 file (the command line wins per key). Every combination is one cell; a cell is skipped
 when a finished (``done``) run with the identical config fingerprint exists, or one is
-queued / running right now, unless ``force``. Launching the cells is compt.launcher's job.
+queued / running right now, unless ``force``. Launching the cells is compt.launcher's job;
+a sweep plans again under ``RunStore.planning`` just before it launches, so identical
+sweeps started together train each cell once.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:
                 existing[summary.get("fingerprint")] = (state, summary["run_id"])
     seen: set[str] = set()
     for cell in cells:
+        cell.action, cell.existing = "run", None  # planning again starts afresh
         fingerprint = cell.config.fingerprint()
         if fingerprint in seen:
             cell.action = "duplicate"

@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import threading
+import time
 
 import pytest
 
@@ -156,3 +158,50 @@ def test_a_run_removed_while_a_listing_heals_stays_removed(runs_dir, make_run, m
     monkeypatch.setattr(store_module, "summarize", remove_meanwhile)
     store.list()
     assert set(json.loads((runs_dir / INDEX_FILE).read_text())["runs"]) == {"seen"}
+
+
+# -- identical sweeps started together ---------------------------------------------------
+
+
+def test_identical_sweeps_started_together_train_each_cell_once(runs_dir, monkeypatch):
+    """Four `compt sweep`s of the same two cells at once: two runs in all, not eight."""
+    from compt import launcher
+    from compt.cli import main
+    from compt.executors.local import LocalExecutor
+    from compt.runfolder import RunFolder
+
+    owner = os.getpid()  # the test stands in for the queue: its runs stay queued, owned
+
+    def hold(self, runs_dir, run_ids, jobs, name=None):
+        for run_id in run_ids:
+            RunFolder(runs_dir / run_id).write_launch(owner, "test queue")
+
+    slow_launch = launcher.launch_sweep
+
+    def late_launch(*args, **kwargs):  # widen the gap between planning and launching
+        time.sleep(1.0)
+        return slow_launch(*args, **kwargs)
+
+    monkeypatch.setattr(LocalExecutor, "submit", hold)
+    monkeypatch.setattr(launcher, "launch_sweep", late_launch)
+    context = multiprocessing.get_context("fork")
+    go = context.Event()
+
+    def sweep() -> None:
+        go.wait()
+        try:
+            main(["sweep", "--runs-dir", str(runs_dir), "--grid", "seed=0,1",
+                  "--set", "model=tiny-t5", "--set", "tasks=[sent_movies]", "--set", "k=4"])
+        except SystemExit as exc:
+            os._exit(exc.code or 0)
+        os._exit(0)
+
+    workers = [context.Process(target=sweep) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    go.set()
+    for worker in workers:
+        worker.join(300)
+    assert [w.exitcode for w in workers] == [0] * 4
+    runs = RunStore(runs_dir).list()
+    assert sorted(s["seed"] for s in runs) == [0, 1], [s["run_id"] for s in runs]
