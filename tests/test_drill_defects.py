@@ -5,6 +5,7 @@ linked to /dev/zero, a symlinked run), and the store's recovery after a write fa
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import multiprocessing
@@ -205,3 +206,34 @@ def test_identical_sweeps_started_together_train_each_cell_once(runs_dir, monkey
     assert [w.exitcode for w in workers] == [0] * 4
     runs = RunStore(runs_dir).list()
     assert sorted(s["seed"] for s in runs) == [0, 1], [s["run_id"] for s in runs]
+
+
+# -- what the user is told ---------------------------------------------------------------
+
+
+def test_ctrl_c_on_a_sweep_says_what_was_left(runs_dir, compt, monkeypatch):
+    from compt import sweep
+
+    def pressed(cells):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "check_cells", pressed)
+    code, out, err = compt("sweep", "--runs-dir", runs_dir, "--grid", "seed=0,1",
+                           "--set", "model=tiny-t5", "--set", "tasks=[sent_movies]")
+    assert code == 130 and "interrupted" in err and "not started" in err
+    assert RunStore(runs_dir).list() == []
+
+
+@pytest.mark.parametrize("fault, advice", [
+    (OSError(errno.ENOSPC, "No space left on device", "/r/x"), "Free space on its disk"),
+    (OSError(errno.EROFS, "Read-only file system", "/r/x"), "mounted read-only"),
+    (OSError(errno.EACCES, "Permission denied", "/r/x"), "permissions"),
+    (FileNotFoundError(errno.ENOENT, "No such file or directory", "/r/x"), "does not exist"),
+    (OSError(errno.EIO, "Input/output error", "/r/x"), "Check that file and its disk"),
+])
+def test_a_file_fault_is_worded_for_its_cause(fault, advice):
+    from compt.cli import write_fault
+
+    text = write_fault(fault)
+    assert "/r/x" in text and fault.strerror in text and advice in text
+    assert ("free space" in text.lower()) == (fault.errno == errno.ENOSPC)

@@ -480,19 +480,26 @@ def sweep(
     group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
     chosen = build_executor(executor, config, slurm)
-    base, grid_values = load_sweep(config, set_, grid)
-    cells = plan(expand(base, grid_values), store, force=force)
-    check_cells(cells)  # slow (it reads the tasks): outside the planning lock
     console = _console()
-    with store.planning():  # plan again: a sweep that started meanwhile is seen
-        cells = plan(cells, store, force=force)
-        console.print(plan_table(cells))
-        todo = [cell.config for cell in cells if cell.runs]
-        summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
-        if dry_run or not todo:
-            console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
-            return
-        group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group,
-                                executor=chosen)
+    try:
+        base, grid_values = load_sweep(config, set_, grid)
+        cells = plan(expand(base, grid_values), store, force=force)
+        check_cells(cells)  # slow (it reads the tasks): outside the planning lock
+        with store.planning():  # plan again: a sweep that started meanwhile is seen
+            cells = plan(cells, store, force=force)
+            console.print(plan_table(cells))
+            todo = [cell.config for cell in cells if cell.runs]
+            summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
+            if dry_run or not todo:
+                console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run
+                                                               else "."))
+                return
+            group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group,
+                                    executor=chosen)
+    except KeyboardInterrupt:  # typer would exit 130 without a word
+        Console(stderr=True).print(
+            "interrupted: the sweep was not started (runs it had queued were removed).",
+            highlight=False)
+        raise typer.Exit(130) from None
     console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
                   f"({chosen.name}): follow with compt ls --group {group}")
