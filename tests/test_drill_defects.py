@@ -237,3 +237,22 @@ def test_a_file_fault_is_worded_for_its_cause(fault, advice):
     text = write_fault(fault)
     assert "/r/x" in text and fault.strerror in text and advice in text
     assert ("free space" in text.lower()) == (fault.errno == errno.ENOSPC)
+
+
+@pytest.mark.parametrize("state", ["queued", "running", "done", "failed", "interrupted",
+                                   "stopped"])
+def test_ls_and_the_tui_draw_a_status_alike(state):
+    from rich.console import Console
+    from rich.style import Style
+
+    from compt.cli.store_cmds import runs_table
+    from tui.rows import RunRow
+
+    summary = {"run_id": "r1", "status": state, "method": "pt", "tasks": ["t"], "k": 4,
+               "seed": 0, "average": 50.0, "created": "2026-01-01T00:00:00"}
+    console = Console(width=200, color_system="truecolor", force_terminal=True)
+    [ls_style] = {segment.style for segment in console.render(runs_table([summary]))
+                  if segment.text.strip() == state}
+    tui_style = Style.parse(RunRow(summary).cells()["status"].style)
+    assert ls_style.color == tui_style.color and ls_style.bold == tui_style.bold
+    assert ls_style.dim == tui_style.dim

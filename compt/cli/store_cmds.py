@@ -28,13 +28,11 @@ from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
-from compt.runfolder import default_runs_dir
+from compt.runfolder import STATUS_STYLE, default_runs_dir
 from compt.store import RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
-STATUS_STYLE = {"done": "green", "running": "cyan", "queued": "blue", "failed": "red",
-                "interrupted": "yellow", "stopped": "magenta"}
 TABLE_LIMIT = 50
 
 
