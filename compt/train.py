@@ -294,8 +294,12 @@ class Trainer:
             self.log.info("no checkpoint to resume from; starting at step 0")
             self.folder.truncate_metrics(0)
             return 0
-        params, step = restore_checkpoint(path, self.optimizer)
-        self.exp.model.load_trainable_state(params)
+        try:
+            params, step = restore_checkpoint(path, self.optimizer)
+            self.exp.model.load_trainable_state(params)
+        except ComptError as exc:  # `compt retry` would only fail the same way
+            raise ComptError(f"{exc} To train this run from step 0 instead, delete {path} and "
+                             f"run `compt retry {self.folder.run_id}`.") from None
         self.folder.truncate_metrics(step)  # the steps after the checkpoint are redone
         self.log.info("resumed from checkpoint at step %d", step)
         return step

@@ -256,3 +256,52 @@ def test_ls_and_the_tui_draw_a_status_alike(state):
     tui_style = Style.parse(RunRow(summary).cells()["status"].style)
     assert ls_style.color == tui_style.color and ls_style.bold == tui_style.bold
     assert ls_style.dim == tui_style.dim
+
+
+# -- damaged or foreign checkpoints ------------------------------------------------------
+
+
+def _flip_last_byte(path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x40  # inside the last tensor's data, not the header
+    path.write_bytes(bytes(data))
+
+
+def test_flipped_bytes_in_a_checkpoint_are_detected(tmp_path):
+    import torch
+
+    from compt.checkpoint import load_params, save_checkpoint
+
+    path = tmp_path / "checkpoint.safetensors"
+    params = {"private": torch.randn(2, 3, 4), "router": torch.randn(2, 2)}
+    save_checkpoint(path, params, step=3)
+    assert torch.equal(load_params(path)["router"], params["router"])
+    _flip_last_byte(path)
+    with pytest.raises(ComptError, match="is damaged"):
+        load_params(path)
+
+
+def test_a_foreign_or_damaged_checkpoint_fails_the_resume_with_a_way_out(runs_dir, tiny_cfg):
+    """A checkpoint of a two-task run put in a one-task run's folder: one clear message that
+    says how to start afresh, not a size-mismatch traceback; the same for flipped bytes."""
+    from dataclasses import replace
+
+    from compt.runfolder import create_run_folder
+    from compt.runner import execute_run
+
+    two = replace(tiny_cfg, tasks=["sent_movies", "sent_products"], method="ssum")
+    donor = create_run_folder(runs_dir, two, run_id="two")
+    execute_run(donor, two)
+    one = create_run_folder(runs_dir, replace(tiny_cfg, method="ssum"), run_id="one")
+    shutil.copy(donor.checkpoint_path, one.checkpoint_path)
+    with pytest.raises(ComptError) as caught:
+        execute_run(one, replace(tiny_cfg, method="ssum"), resume=True)
+    message = str(caught.value)
+    assert "does not fit this run's model" in message and "size" in message
+    assert f"delete {one.checkpoint_path}" in message and "compt retry one" in message
+    assert one.read_status()["status"] == "failed"
+
+    _flip_last_byte(donor.checkpoint_path)
+    donor.update_status(status="stopped")
+    with pytest.raises(ComptError, match="is damaged.*compt retry two"):
+        execute_run(donor, two, resume=True)

@@ -151,4 +151,13 @@ class PromptedModel(nn.Module):
         return {k: v.detach().cpu().contiguous() for k, v in self.prompt.state_dict().items()}
 
     def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        self.prompt.load_state_dict(state)
+        """Load saved prompts, encoders and router; ComptError if they are another shape
+        (a checkpoint of a run with other tasks, sources, method or prompt length)."""
+        try:
+            self.prompt.load_state_dict(state)
+        except RuntimeError as exc:  # torch lists every mismatch; the first one says enough
+            details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            raise ComptError(
+                "The checkpoint does not fit this run's model: it was written by a run with "
+                "other tasks, sources, method or prompt length"
+                + (f" ({details[0].rstrip('.')})" if details else "") + ".") from None
