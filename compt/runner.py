@@ -257,7 +257,8 @@ def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     log.info("%s: %s on %s", Phase.LOADING.value, cfg.model, ", ".join(cfg.tasks))
     if reporter is not None:
         reporter.phase(Phase.LOADING)
-    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent)
+    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent,
+                           own_checkpoint=resume and folder.checkpoint_path.is_file())
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{
         "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,

@@ -305,3 +305,24 @@ def test_a_foreign_or_damaged_checkpoint_fails_the_resume_with_a_way_out(runs_di
     donor.update_status(status="stopped")
     with pytest.raises(ComptError, match="is damaged.*compt retry two"):
         execute_run(donor, two, resume=True)
+
+
+def test_a_run_outlives_the_run_its_sources_came_from(runs_dir, tiny_cfg, stop_at, compt):
+    """Once trained (or checkpointed), a run with init_sources_from reads its own checkpoint:
+    resuming and `compt analyze` work after the source run is removed."""
+    from dataclasses import replace
+
+    from compt.runfolder import create_run_folder
+    from compt.runner import execute_run
+
+    source_cfg = replace(tiny_cfg, method="ssum")
+    execute_run(create_run_folder(runs_dir, source_cfg, run_id="source"), source_cfg)
+    cfg = replace(source_cfg, init_sources_from="source", seed=1, max_steps=4)
+    folder = create_run_folder(runs_dir, cfg, run_id="reuser")
+    stopper = stop_at(2)
+    assert execute_run(folder, cfg, reporter=stopper, on_trainer=stopper.attach) == {}
+    shutil.rmtree(runs_dir / "source")
+    assert execute_run(folder, cfg, resume=True)["scores"]
+    code, out, err = compt("analyze", "--runs-dir", runs_dir, "reuser")
+    assert code == 0, err
+    assert folder.read_transfer()["tasks"] == ["sent_movies"]
