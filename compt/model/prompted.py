@@ -40,13 +40,16 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
     return ids
 
 
-def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
+def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int,
+                 stream: int = 0) -> torch.Tensor:
     """(tasks, length, d) initial private prompts, per ``cfg.private_init``.
 
+    ``stream``: another seeded draw, for prompts that must not start where prompts drawn
+    with the default stream start (ATTEMPT's new prompts vs its source prompts).
     docs/method.md#model.
     """
     vocab, dim = backbone.embedding_matrix.shape
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * stream)
 
     def rows(ids: torch.Tensor) -> torch.Tensor:
         # through the embedding layer, not the raw matrix: some models scale it (Gemma)
@@ -92,9 +95,13 @@ class PromptedModel(nn.Module):
         n_sources = method.n_sources(cfg.n_sources, n_tasks)
         private_len = method.private_len(length, n_sources)
         sources = source_init(backbone, cfg, n_sources, length) if n_sources else None
-        if n_sources and method.source_init == "vocab":
+        vocab_sources = bool(n_sources) and method.source_init == "vocab"
+        if vocab_sources:
             sources = private_init(backbone, cfg, n_sources, length)
-        privates = private_init(backbone, cfg, n_tasks, private_len)[:method.private_count(n_tasks)]
+        # vocabulary-drawn sources took the default draw: the private prompts take another,
+        # so task i's private prompt does not start as a copy of source i (ATTEMPT)
+        privates = private_init(backbone, cfg, n_tasks, private_len,
+                                stream=int(vocab_sources))[:method.private_count(n_tasks)]
         self.prompt = ComposedPrompt(method, n_tasks, n_sources, privates, sources,
                                      cfg.prompt_encoder, cfg.encoder_hidden, cfg.router,
                                      private_encoder=cfg.private_encoder)
