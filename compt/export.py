@@ -109,8 +109,9 @@ def _clean(x: float | None) -> float | None:
 def _rich_frame(title: str) -> RichTable:
     """An empty rich table; its title (and every header) is text: a label word or a task
     name such as ``[/]`` is shown as written, not read as markup."""
-    return RichTable(title=Text(title) if title else None, box=box.SIMPLE_HEAD,
-                     header_style="bold")
+    # a Text title gets no style from the table: give it the one a str title gets
+    return RichTable(title=Text(title, style="table.title") if title else None,
+                     box=box.SIMPLE_HEAD, header_style="bold")
 
 
 def table_rich(table: Table) -> RichTable:

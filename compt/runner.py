@@ -27,7 +27,10 @@ def sync_index(runs_dir: Path, run_id: str) -> None:
 
         RunStore(runs_dir).sync(run_id)
     except Exception as exc:  # noqa: BLE001 - the index is a cache; never fail a run for it
-        logging.getLogger("compt").warning("index update failed for %s: %s", run_id, exc)
+        logging.getLogger("compt").warning(
+            "index update failed for %s: %s. The run is safe in its folder; listings add it "
+            "back once the index can be written (`compt reindex` does it at once).",
+            run_id, exc)
 
 
 def run_logger(folder: RunFolder) -> logging.Logger:

@@ -377,3 +377,18 @@ def test_the_real_sms_source_gives_every_message_once():
     assert len(messages) == 5574
     assert sum(label == "spam" for _, label in messages) == 747
     assert max(len(fields["message"]) for fields, _ in messages) < 1000  # none folded
+
+
+def test_a_failed_index_update_says_how_the_run_comes_back(runs_dir, make_run, monkeypatch,
+                                                           caplog):
+    from compt.runner import sync_index
+
+    make_run("r1", sync=False)
+
+    def read_only(self, run_id):
+        raise OSError(30, "Read-only file system", str(runs_dir / INDEX_FILE))
+
+    monkeypatch.setattr(RunStore, "sync", read_only)
+    with caplog.at_level("WARNING", logger="compt"):
+        sync_index(runs_dir, "r1")
+    assert "Read-only file system" in caplog.text and "compt reindex" in caplog.text
