@@ -522,13 +522,13 @@ class RunStore:
         return summary
 
     def _forget(self, run_id: str) -> None:
-        """Drop one run's index entry (its folder is gone)."""
+        """Drop one run's index entry (its folder is gone). A run the index never had
+        (listed from its folder only) costs no write: on a full disk none would succeed."""
         try:
-            self._table.remove(doc_ids=[run_id])
+            if run_id in self._db.storage.read().get(self._table.name, {}):
+                self._table.remove(doc_ids=[run_id])
         except IndexUnreadable:
             self._rebuild()
-        except KeyError:
-            pass  # not in the index either
 
     def sync_many(self, run_ids: Iterable[str]) -> list[Summary]:
         """``sync`` several runs with a single index write (a sweep queues many at once)."""

@@ -469,9 +469,9 @@ def sweep(
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
     from compt.executors import build_executor
-    from compt.launcher import launch_sweep, new_group_id
+    from compt.launcher import new_group_id
     from compt.names import check_group
-    from compt.sweep import check_cells, expand, load_sweep, plan
+    from compt.sweep import check_cells, expand, launch_cells, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
@@ -482,22 +482,19 @@ def sweep(
     try:
         base, grid_values = load_sweep(config, set_, grid)
         cells = plan(expand(base, grid_values), store, force=force)
-        check_cells(cells)  # slow (it reads the tasks): outside the planning lock
-        with store.planning():  # plan again: a sweep that started meanwhile is seen
-            cells = plan(cells, store, force=force)
-            console.print(plan_table(cells))
-            todo = [cell.config for cell in cells if cell.runs]
-            summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
-            if dry_run or not todo:
-                console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run
-                                                               else "."))
-                return
-            group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group,
-                                    executor=chosen)
+        check_cells(cells)  # slow (it reads the tasks): before the planning lock
+        cells, launched, _ = launch_cells(cells, store, force=force, jobs=jobs,
+                                          group=group, executor=chosen, dry_run=dry_run)
     except KeyboardInterrupt:  # typer would exit 130 without a word
         Console(stderr=True).print(
             "interrupted: the sweep was not started (runs it had queued were removed).",
             highlight=False)
         raise typer.Exit(130) from None
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
-                  f"({chosen.name}): follow with compt ls --group {group}")
+    console.print(plan_table(cells))
+    todo = sum(cell.runs for cell in cells)
+    summary = f"{todo} to run, {len(cells) - todo} skipped"
+    if launched is None:
+        console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
+        return
+    console.print(f"{summary}. Group [bold]{launched}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {launched}")
