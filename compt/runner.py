@@ -27,7 +27,10 @@ def sync_index(runs_dir: Path, run_id: str) -> None:
 
         RunStore(runs_dir).sync(run_id)
     except Exception as exc:  # noqa: BLE001 - the index is a cache; never fail a run for it
-        logging.getLogger("compt").warning("index update failed for %s: %s", run_id, exc)
+        logging.getLogger("compt").warning(
+            "index update failed for %s: %s. The run is safe in its folder; listings add it "
+            "back once the index can be written (`compt reindex` does it at once).",
+            run_id, exc)
 
 
 def run_logger(folder: RunFolder) -> logging.Logger:
@@ -264,7 +267,8 @@ def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     log.info("%s: %s on %s", Phase.LOADING.value, cfg.model, ", ".join(cfg.tasks))
     if reporter is not None:
         reporter.phase(Phase.LOADING)
-    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent)
+    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent,
+                           own_checkpoint=resume and folder.checkpoint_path.is_file())
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{
         "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,

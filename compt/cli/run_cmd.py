@@ -250,7 +250,7 @@ def analyze(
 
     folder = RunFolder.open(runs_dir or default_runs_dir(), run_id)
     cfg = RunConfig.from_dict(folder.read_config().get("config", {}), str(folder.config_path))
-    exp = build_experiment(cfg, runs_dir=folder.path.parent)
+    exp = build_experiment(cfg, runs_dir=folder.path.parent, own_checkpoint=True)
     exp.model.load_trainable_state(load_params(analysis.checkpoint_of(str(folder.path))))
     exp.model.eval()
     if transfer:

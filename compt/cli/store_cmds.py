@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,13 +31,11 @@ from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
 from compt.report import data_caveats
-from compt.runfolder import default_runs_dir
+from compt.runfolder import STATUS_STYLE, default_runs_dir
 from compt.store import RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
-STATUS_STYLE = {"done": "green", "running": "cyan", "queued": "blue", "failed": "red",
-                "interrupted": "yellow", "stopped": "magenta"}
 TABLE_LIMIT = 50
 
 
@@ -242,14 +241,22 @@ def ls(
 # -- show / diff ------------------------------------------------------------------------
 
 
+TAIL_BYTES = 64 * 1024
+
+
 def tail_lines(path: Path, n: int) -> list[str]:
-    """The last ``n`` lines of a (possibly huge) log, reading only its end."""
+    """The last ``n`` lines of a (possibly huge) log, reading only its end.
+
+    Only a regular file is read, and never more than its last 64 KiB: a log replaced by a
+    link to ``/dev/zero`` or a FIFO would otherwise be read (or waited on) forever.
+    """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return []
         with path.open("rb") as fh:
             fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 64 * 1024))
-            data = fh.read().decode(errors="replace")
+            fh.seek(max(0, fh.tell() - TAIL_BYTES))
+            data = fh.read(TAIL_BYTES).decode(errors="replace")
     except OSError:
         return []
     return data.splitlines()[-n:] if n > 0 else []
@@ -514,25 +521,32 @@ def sweep(
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
     from compt.executors import build_executor
-    from compt.launcher import launch_sweep, new_group_id
+    from compt.launcher import new_group_id
     from compt.names import check_group
-    from compt.sweep import check_cells, expand, load_sweep, plan
+    from compt.sweep import check_cells, expand, launch_cells, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
     chosen = build_executor(executor, config, slurm)
-    base, grid_values = load_sweep(config, set_, grid)
-    cells = plan(expand(base, grid_values), store, force=force)
-    check_cells(cells)
     console = _console()
+    try:
+        base, grid_values = load_sweep(config, set_, grid)
+        cells = plan(expand(base, grid_values), store, force=force)
+        check_cells(cells)  # slow (it reads the tasks): before the planning lock
+        cells, launched, _ = launch_cells(cells, store, force=force, jobs=jobs,
+                                          group=group, executor=chosen, dry_run=dry_run)
+    except KeyboardInterrupt:  # typer would exit 130 without a word
+        Console(stderr=True).print(
+            "interrupted: the sweep was not started (runs it had queued were removed).",
+            highlight=False)
+        raise typer.Exit(130) from None
     console.print(plan_table(cells))
-    todo = [cell.config for cell in cells if cell.runs]
-    summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
-    if dry_run or not todo:
+    todo = sum(cell.runs for cell in cells)
+    summary = f"{todo} to run, {len(cells) - todo} skipped"
+    if launched is None:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
-                  f"({chosen.name}): follow with compt ls --group {group}")
+    console.print(f"{summary}. Group [bold]{launched}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {launched}")
