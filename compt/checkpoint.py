@@ -3,10 +3,13 @@
 While a run is unfinished the file also holds the AdamW moments and the torch RNG state,
 so that resuming reproduces an uninterrupted run exactly on CPU; the final checkpoint keeps
 only the prompts, encoders and router (a few MB). Writes are atomic (temp file + replace).
+The metadata records a SHA-256 of the tensors: flipped bytes on disk are refused on
+reading rather than resumed into NaN losses (checkpoints written before it are trusted).
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import torch
@@ -34,7 +37,18 @@ def save_checkpoint(
                 tensors[f"{OPTIM}{index}.{name}"] = torch.as_tensor(value).detach().cpu()
         tensors[RNG] = torch.get_rng_state()
     with atomic_file(path) as tmp:
-        save_file(tensors, str(tmp), metadata={"step": str(step), "format": "compt-1"})
+        save_file(tensors, str(tmp), metadata={"step": str(step), "format": "compt-1",
+                                               "sha256": tensors_digest(tensors)})
+
+
+def tensors_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        value = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
@@ -43,9 +57,13 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
     try:
         with safe_open(str(path), framework="pt") as fh:
             metadata = fh.metadata() or {}
-        return load_file(str(path)), metadata
+        tensors = load_file(str(path))
     except (OSError, SafetensorError) as exc:
         raise ComptError(f"Checkpoint '{path}' cannot be read: {exc}") from None
+    if "sha256" in metadata and tensors_digest(tensors) != metadata["sha256"]:
+        raise ComptError(f"Checkpoint '{path}' is damaged: its contents no longer match the "
+                         "checksum written with it (a disk or copy fault changed bytes).")
+    return tensors, metadata
 
 
 def load_params(path: Path) -> dict[str, torch.Tensor]:

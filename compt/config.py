@@ -53,6 +53,10 @@ RESOLVED_KEYS = ("prompt_len", "data_seed", "epochs", "epochs_preset", "double_e
                  "device", "bf16")
 # Keys that change how fast a run computes, not its numbers (beyond float rounding).
 SPEED_KEYS = ("prefix_cache", "prefix_cache_mb")
+# ``compt run --quick``: a first run that ends in well under a minute on an idle 2-core CPU
+# and still learns (docs/results_front_door.md): fewer steps, a smaller fixed test subset,
+# no per-prompt analysis. Options and --set still override it.
+QUICK = {"max_steps": 60, "eval_size": 100, "analysis": False}
 # Keys that pick random draws: runs differing only here are seeds of one configuration.
 SEED_KEYS = ("seed", "data_seed")
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from compt.errors import ComptError
 from compt.tasks.base import Example, Task
 from compt.truncation import fit_inputs
+
+if TYPE_CHECKING:  # sampling needs no torch: ``compt run`` checks k before torch loads
+    import torch
 
 EVAL_SEED = 1234  # one fixed evaluation subset for every run, so seeds compare like for like
 
@@ -167,6 +170,8 @@ def encode(
 
 def collate(data: Encoded, index: Sequence[int], pad_id: int, label_task: int | None = None
             ) -> Batch:
+    import torch
+
     rows = [data.ids[i] for i in index]
     width = max(len(r) for r in rows)
     input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)

@@ -7,8 +7,17 @@ and keeps its traceback.
 
 from __future__ import annotations
 
+import shlex
+import sys
+
 
 class ComptError(Exception):
     """A problem with the user's input or environment, explained in plain words."""
 
     exit_code = 2
+
+
+def pip_install(packages: str) -> str:
+    """The install command for the interpreter compt runs under: a bare ``pip`` may belong
+    to another active environment and install where compt never looks."""
+    return f"{shlex.quote(sys.executable)} -m pip install {packages}"

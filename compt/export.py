@@ -126,13 +126,21 @@ def _clean(x: float | None) -> float | None:
 # -- tables -------------------------------------------------------------------------------
 
 
+def _rich_frame(title: str) -> RichTable:
+    """An empty rich table; its title (and every header) is text: a label word or a task
+    name such as ``[/]`` is shown as written, not read as markup."""
+    # a Text title gets no style from the table: give it the one a str title gets
+    return RichTable(title=Text(title, style="table.title") if title else None,
+                     box=box.SIMPLE_HEAD, header_style="bold")
+
+
 def table_rich(table: Table) -> RichTable:
     """The table alone (no legend): also what the TUI embeds."""
-    out = RichTable(title=table.title or None, box=box.SIMPLE_HEAD, header_style="bold")
+    out = _rich_frame(table.title)
     for name in table.label_names:  # labels fold when space is short; numbers never do
-        out.add_column(name, overflow="fold")
+        out.add_column(Text(name), overflow="fold")
     for column in table.columns:
-        out.add_column(column, justify="right", no_wrap=True)
+        out.add_column(Text(column), justify="right", no_wrap=True)
     out.add_column("n", justify="right", no_wrap=True)
     values = range(len(table.label_names), len(table.label_names) + len(table.columns))
     trained = len(table.trained_rows)  # reference rows come last, under a rule
@@ -338,10 +346,10 @@ def matrix_cell_style(matrix: Matrix, value: float | None) -> Style:
 
 def matrix_rich(matrix: Matrix) -> RichTable:
     """The coloured matrix alone (no notes): also what the TUI embeds."""
-    out = RichTable(title=matrix.title or None, box=box.SIMPLE_HEAD, header_style="bold")
-    out.add_column(matrix.corner, overflow="fold")
-    for column in matrix.columns:
-        out.add_column(column, justify="right", no_wrap=True)
+    out = _rich_frame(matrix.title)
+    out.add_column(Text(matrix.corner), overflow="fold")
+    for column in matrix.columns:  # label words, task names: text, never markup
+        out.add_column(Text(column), justify="right", no_wrap=True)
     body = len(matrix.rows) - matrix.footer
     for i, (label, values) in enumerate(zip(matrix.rows, matrix.values, strict=True)):
         cells = [Text(f" {number(v, matrix.digits_for(c))} ", style=matrix_cell_style(matrix, v))

@@ -112,6 +112,9 @@ def read_mapping(path: Path, what: str = "Config file", hint: str = "") -> dict[
             raise ComptError(f"{what} '{path}' must end in .toml, .yaml, .yml or .json.")
     except (tomllib.TOMLDecodeError, yaml.YAMLError, ValueError, OSError) as exc:
         raise ComptError(f"{what} '{path}' is not valid: {exc}") from None
+    except RecursionError:  # the parsers recurse once per nesting level
+        raise ComptError(f"{what} '{path}' is not valid: its values nest too deeply "
+                         f"(a {what.lower()} holds flat keys, lists and tables).") from None
     if not isinstance(data, dict):
         raise ComptError(f"{what} '{path}' must hold a table of key = value pairs{hint}.")
     return data

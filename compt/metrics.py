@@ -62,6 +62,25 @@ def compute_metrics(
     return {"f1": f1, "accuracy": accuracy, "f1_accuracy": (f1 + accuracy) / 2}
 
 
+MEANINGS = {
+    "accuracy": "accuracy: % of test examples answered right",
+    "f1_accuracy": "f1_accuracy: the mean of accuracy and the F1 of the positive class "
+                   "(the first label word), as GLUE reports MRPC and QQP",
+    "matthews": "matthews: Matthews correlation x 100 (0 = chance), as GLUE reports CoLA",
+    "pearson_spearman": "pearson_spearman: the mean of the Pearson and Spearman correlations "
+                        "x 100, as GLUE reports STS-B",
+}
+
+
+def chance_score(metric: str, confusion: Sequence[Sequence[int]]) -> float:
+    """What always answering the most frequent test label scores (rows of ``confusion`` are
+    gold labels): the level a few-shot score must beat to show anything was learned."""
+    counts = [sum(row) for row in confusion]
+    golds = [label for label, n in enumerate(counts) for _ in range(n)]
+    majority = max(range(len(counts)), key=counts.__getitem__)
+    return compute_metrics(metric, [majority] * len(golds), golds)[metric]
+
+
 def primary_score(metric: str, metrics: dict[str, float]) -> float:
     """The one number a table shows for a task: the entry named after its metric."""
     if metric not in metrics:

@@ -2,7 +2,8 @@
 
 A run id and a group name become file names (``runs/<id>/``, ``runs/.queues/<group>.json``),
 so they must not escape the store nor take the place of the store's own entries. Tags and
-notes are free text, but never carry control characters (they are shown in terminals).
+notes are free text, but never carry control characters nor bidi overrides (they are
+shown in terminals).
 Every user string is rendered as plain text, never as markup, wherever it is shown.
 """
 
@@ -19,10 +20,14 @@ INDEX_FILE = "index.json"
 LOCK_FILE = ".index.lock"
 TRASH_DIR = ".trash"
 QUEUES_DIR = ".queues"
-RESERVED = frozenset(name.lower() for name in (INDEX_FILE, LOCK_FILE, TRASH_DIR, QUEUES_DIR))
+PLAN_LOCK_FILE = ".plan.lock"
+RESERVED = frozenset(name.lower() for name in (INDEX_FILE, LOCK_FILE, TRASH_DIR, QUEUES_DIR,
+                                               PLAN_LOCK_FILE))
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}\Z")  # \Z: no trailing newline
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 controls, and the bidi marks and overrides (which reorder what a terminal shows,
+# so a tag could read as another tag, or swap the columns after it)
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MAX_TAG = 64
 
 
@@ -57,7 +62,7 @@ def check_tag(tag: str) -> str:
     tag = tag.strip()
     if not tag or "," in tag or CONTROL.search(tag) or len(tag) > MAX_TAG:
         raise ComptError(f"{tag!r} is not a valid tag: a tag is 1 to {MAX_TAG} characters "
-                         "with no comma and no control characters.")
+                         "with no comma, no control characters and no bidi marks.")
     return tag
 
 
@@ -65,8 +70,8 @@ def check_note(text: str) -> str:
     """A note, stripped: any text but control characters (newlines and tabs are fine)."""
     text = text.strip()
     if CONTROL.search(text.replace("\n", "").replace("\t", "")):
-        raise ComptError("A note may not contain control characters (newlines and tabs are "
-                         "fine).")
+        raise ComptError("A note may not contain control characters nor bidi marks (newlines "
+                         "and tabs are fine).")
     return text
 
 

@@ -21,6 +21,7 @@ from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.methods import get_method
 from compt.model import BackboneOptions, PromptedModel, load_backbone
+from compt.model.loading import loadable_name
 from compt.runfolder import RunFolder
 
 TASK_TYPES = {"seq2seq": "SEQ_2_SEQ_LM", "encoder": "FEATURE_EXTRACTION"}
@@ -35,7 +36,8 @@ class Exported:
 
 
 def task_prompt(folder: RunFolder, task: str) -> tuple[torch.Tensor, RunConfig, str, str]:
-    """The (P, d) inference prompt of ``task``, the run's config, model path and kind."""
+    """The (P, d) inference prompt of ``task``, the run's config, where its model loads
+    from (``AutoPeftModel...from_pretrained`` reads it from the adapter) and its kind."""
     record = folder.read_config()
     cfg = RunConfig.from_dict(record.get("config", {}), str(folder.config_path))
     method = get_method(cfg.method)
@@ -57,8 +59,7 @@ def task_prompt(folder: RunFolder, task: str) -> tuple[torch.Tensor, RunConfig, 
     model.eval()
     with torch.no_grad():
         prompt = model.prompt(torch.tensor([tasks.index(task)]))[0].float().contiguous()
-    model_path = (record.get("resolved") or {}).get("model_path") or cfg.model
-    return prompt, cfg, str(model_path), backbone.kind
+    return prompt, cfg, loadable_name(cfg.model), backbone.kind
 
 
 def export_peft(folder: RunFolder, task: str, out: Path) -> Exported:

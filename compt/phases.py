@@ -30,14 +30,15 @@ def phase_progress(status: Mapping[str, Any]) -> tuple[int, int] | None:
     return (done or 0, total) if total else None
 
 
-def phase_text(status: Mapping[str, Any], short: bool = False) -> str:
-    """``training 45%``, ``evaluating 120/400``, ``analysis 2/5``, ``loading`` (running runs)."""
+def phase_text(status: Mapping[str, Any], short: bool = False, counts: bool = True) -> str:
+    """``training 45%``, ``evaluating 120/400``, ``analysis 2/5``, ``loading`` (running runs);
+    without ``counts`` every phase says a percentage (``eval 30%``), for narrow tables."""
     phase = status.get("phase") or TRAINING
     name = SHORT.get(phase, str(phase)) if short else str(phase)
     progress = phase_progress(status)
     if progress is None:
         return name
     done, total = progress
-    if phase == TRAINING:
+    if phase == TRAINING or not counts:
         return f"{name} {100 * min(done, total) // total}%"
     return f"{name} {done}/{total}"

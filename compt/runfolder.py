@@ -58,6 +58,16 @@ class Status(StrEnum):
 
 
 ACTIVE: tuple[str, ...] = (Status.QUEUED, Status.RUNNING)
+# How a status is drawn wherever it is shown (compt ls / show, the TUI): one palette, so a
+# run reads the same in both. Yellow: it can be continued (compt retry).
+STATUS_STYLE: dict[str, str] = {
+    Status.DONE: "green",
+    Status.RUNNING: "bold",
+    Status.QUEUED: "dim",
+    Status.FAILED: "bold red",
+    Status.INTERRUPTED: "yellow",
+    Status.STOPPED: "yellow",
+}
 
 
 class Phase(StrEnum):

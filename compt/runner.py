@@ -27,7 +27,10 @@ def sync_index(runs_dir: Path, run_id: str) -> None:
 
         RunStore(runs_dir).sync(run_id)
     except Exception as exc:  # noqa: BLE001 - the index is a cache; never fail a run for it
-        logging.getLogger("compt").warning("index update failed for %s: %s", run_id, exc)
+        logging.getLogger("compt").warning(
+            "index update failed for %s: %s. The run is safe in its folder; listings add it "
+            "back once the index can be written (`compt reindex` does it at once).",
+            run_id, exc)
 
 
 def run_logger(folder: RunFolder) -> logging.Logger:
@@ -104,6 +107,9 @@ class _PhaseWatch:
         self.stop.training = False
         self.inner.phase(text)
 
+    def count(self, done: int, total: int) -> None:
+        self.inner.count(done, total)
+
     def finish(self) -> None:
         self.stop.training = False
         self.inner.finish()
@@ -161,15 +167,10 @@ def preflight(cfg: RunConfig, runs_dir: Path | None = None) -> list:
     """Catch user mistakes before a run folder exists: a device torch cannot see, unknown or
     unreachable tasks, k too large for a task, a model that cannot be found, a missing
     ``init_sources_from`` run (in ``runs_dir``, the store the run goes to). Returns the
-    loaded tasks."""
-    from compt.analysis import checkpoint_of
+    loaded tasks. Tasks and k come first: they need no torch (seconds of CPU to import)."""
     from compt.data import sample_dev, sample_few_shot
-    from compt.model.backbones import check_supported
-    from compt.model.loading import resolve_kind
     from compt.tasks import resolve_tasks
-    from compt.train import pick_device
 
-    pick_device(cfg.device)
     tasks = resolve_tasks(cfg.tasks)
     for task in tasks:
         sample_few_shot(task, cfg.k, cfg.effective_data_seed, cfg.sampling == "balanced")
@@ -177,6 +178,13 @@ def preflight(cfg: RunConfig, runs_dir: Path | None = None) -> list:
             sample_dev(task, cfg.k, cfg.dev_size, cfg.effective_data_seed,
                        cfg.sampling == "balanced")
         task.test()
+
+    from compt.analysis import checkpoint_of
+    from compt.model.backbones import check_supported
+    from compt.model.loading import resolve_kind
+    from compt.train import pick_device
+
+    pick_device(cfg.device)
     if cfg.init_sources_from:
         checkpoint_of(cfg.init_sources_from, runs_dir)
     check_supported(resolve_kind(cfg.model, cfg.backbone), cfg.decoding, cfg.label_loss)
@@ -250,6 +258,8 @@ def _interrupted(folder: RunFolder, log: logging.Logger, signum: int) -> RunInte
 
 
 def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
+    import torch
+
     from compt.train import Trainer, build_experiment
 
     folder.update_status(phase=Phase.LOADING, phase_done=None, phase_total=None)
@@ -257,12 +267,15 @@ def _train(folder, cfg, resume, reporter, tasks, log, stop, on_trainer) -> dict:
     log.info("%s: %s on %s", Phase.LOADING.value, cfg.model, ", ".join(cfg.tasks))
     if reporter is not None:
         reporter.phase(Phase.LOADING)
-    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent)
+    exp = build_experiment(cfg, tasks, runs_dir=folder.path.parent,
+                           own_checkpoint=resume and folder.checkpoint_path.is_file())
     record = folder.read_config()
     record["resolved"] = {**record.get("resolved", {}), **{
         "tasks": [t.name for t in exp.tasks], "batch_size": exp.batch_size,
         "total_steps": exp.total_steps, "backbone": exp.model.backbone.kind,
         "device": str(exp.device),
+        # scores are bit-identical only at the same thread count (docs/method.md#determinism)
+        "threads": torch.get_num_threads(),
     }}
     folder.write_config(record)
     trainer = Trainer(exp, folder, log, reporter)

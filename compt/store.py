@@ -17,11 +17,12 @@ executor recorded in its ``launch.json`` (a local process, a Slurm job) says whe
 from __future__ import annotations
 
 import builtins
+import contextlib
 import logging
 import os
 import shutil
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict, cast
 
@@ -38,6 +39,7 @@ from compt.host import HOST, process_alive
 from compt.names import (
     INDEX_FILE,
     LOCK_FILE,
+    PLAN_LOCK_FILE,
     TRASH_DIR,
     check_note,
     check_run_id,
@@ -59,6 +61,7 @@ __all__ = ["ACTIVE", "HOST", "INDEX_FILE", "LOCK_FILE", "TRASH_DIR", "RunStore",
            "job_line", "job_state", "live_state", "process_alive", "read_meta", "summarize"]
 
 LOCK_TIMEOUT_S = 60.0
+PLAN_TIMEOUT_S = 600.0  # a Slurm submission of a large grid may take minutes
 HPARAM_KEYS = ("prompt_len", "lr_router", "lr_source", "lr_private", "epochs", "batch_size",
                "temperature", "router", "placement", "sampling", "eval_size", "decoding",
                "prompt_encoder", "private_init", "init_sources_from")
@@ -395,12 +398,59 @@ class RunStore:
                 f"{LOCK_TIMEOUT_S:.0f} s. Wait for it to finish, then try again."
             ) from None
 
-    def _rows(self) -> dict[str, Summary]:
-        """Every summary in the index, rebuilding the index first if it is unreadable."""
+    @contextlib.contextmanager
+    def planning(self) -> Iterator[None]:
+        """Held by a sweep from its plan until its new runs are in the index.
+
+        Without it, identical sweeps started together all see an empty store and train
+        every cell once each. A separate lock from the index's: a sweep holding this one
+        still writes the index, and nothing else waits on it.
+        """
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.runs_dir / PLAN_LOCK_FILE)
         try:
-            return self._read_index()
+            lock.acquire(timeout=PLAN_TIMEOUT_S)
+        except Timeout:
+            raise ComptError(
+                f"Another compt sweep has been planning in {self.runs_dir} for "
+                f"{PLAN_TIMEOUT_S:.0f} s ({self.runs_dir / PLAN_LOCK_FILE} is locked). Wait "
+                "for it to finish, then try again.") from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _rows(self) -> dict[str, Summary]:
+        """Every summary in the index, rebuilding the index first if it is unreadable, and
+        adding the runs it lacks (see :meth:`_heal`)."""
+        try:
+            rows = self._read_index()
         except IndexUnreadable:
             return {s["run_id"]: s for s in self._rebuild()}
+        return self._heal(rows)
+
+    def _heal(self, rows: dict[str, Summary]) -> dict[str, Summary]:
+        """``rows`` plus the run folders the index lacks, written back when it can be.
+
+        A run whose index update failed (a full or read-only disk) would otherwise stay
+        invisible after the fault is fixed until a manual ``compt reindex``. Finding them
+        costs one directory listing; only names missing from the index are looked at.
+        """
+        missing = [summarize(RunFolder(self.runs_dir / run_id))
+                   for run_id in self.run_ids_on_disk(known=rows)]
+        if not missing:
+            return rows
+        try:
+            with self.locked():  # `rm` forgets and moves a run under this lock: recheck
+                missing = [s for s in missing if RunFolder(self.runs_dir / s["run_id"]).exists()]
+                self._table.put_many(cast(list[dict[str, Any]], missing))
+        except (OSError, ComptError, IndexUnreadable):
+            if not self._warned:  # still faulty: list them, and say how to fix the index
+                self._warned = True
+                log.warning("%d runs are missing from %s and it cannot be written now; they "
+                            "are listed from their folders (`compt reindex` rebuilds it).",
+                            len(missing), self.index_path)
+        return {**rows, **{s["run_id"]: s for s in missing}}
 
     def _read_index(self) -> dict[str, Summary]:
         """The index's well-formed entries; damaged ones are skipped with one warning."""
@@ -438,14 +488,27 @@ class RunStore:
                        f"{INDEX_FILE}.{time.strftime('%Y%m%d-%H%M%S')}.{os.getpid()}")
         self._table.replace_all(cast(list[dict[str, Any]], summaries))
 
-    def run_ids_on_disk(self) -> list[str]:
-        """Names of the run folders (those with a config.json), in no particular order."""
+    def run_ids_on_disk(self, known: Container[str] = frozenset()) -> list[str]:
+        """Names of the run folders (those with a config.json) not in ``known``, in no
+        particular order.
+
+        A link to another folder of this store is an alias, not a run: counting it would
+        count that run twice.
+        """
         try:
             entries = list(os.scandir(self.runs_dir))
         except OSError:
             return []
         return [e.name for e in entries
-                if is_run_name(e.name) and RunFolder.is_run(Path(e.path))]
+                if e.name not in known and is_run_name(e.name)
+                and not (e.is_symlink() and self._is_alias(Path(e.path)))
+                and RunFolder.is_run(Path(e.path))]
+
+    def _is_alias(self, link: Path) -> bool:
+        try:
+            return link.resolve().parent == self.runs_dir.resolve()
+        except OSError:  # a loop
+            return True
 
     def scan(self) -> list[Summary]:
         """Summaries built from the folders alone (no index involved)."""
@@ -471,13 +534,13 @@ class RunStore:
         return summary
 
     def _forget(self, run_id: str) -> None:
-        """Drop one run's index entry (its folder is gone)."""
+        """Drop one run's index entry (its folder is gone). A run the index never had
+        (listed from its folder only) costs no write: on a full disk none would succeed."""
         try:
-            self._table.remove(doc_ids=[run_id])
+            if run_id in self._db.storage.read().get(self._table.name, {}):
+                self._table.remove(doc_ids=[run_id])
         except IndexUnreadable:
             self._rebuild()
-        except KeyError:
-            pass  # not in the index either
 
     def sync_many(self, run_ids: Iterable[str]) -> list[Summary]:
         """``sync`` several runs with a single index write (a sweep queues many at once)."""

@@ -3,7 +3,9 @@
 A grid comes from ``--grid key=v1,v2`` options and/or a ``[grid]`` table in the config
 file (the command line wins per key). Every combination is one cell; a cell is skipped
 when a finished (``done``) run with the identical config fingerprint exists, or one is
-queued / running right now, unless ``force``. Launching the cells is compt.launcher's job.
+queued / running right now, unless ``force``. ``launch_cells`` plans again under
+``RunStore.planning`` and launches (compt.launcher) before it lets go, so identical sweeps
+started together train each cell once.
 """
 
 from __future__ import annotations
@@ -163,6 +165,7 @@ def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:
                 existing[summary.get("fingerprint")] = (state, summary["run_id"])
     seen: set[str] = set()
     for cell in cells:
+        cell.action, cell.existing = "run", None  # planning again starts afresh
         fingerprint = cell.config.fingerprint()
         if fingerprint in seen:
             cell.action = "duplicate"
@@ -171,3 +174,24 @@ def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:
             cell.action = "done" if state == "done" else "active"
         seen.add(fingerprint)
     return cells
+
+
+def launch_cells(cells: list[Cell], store: RunStore, force: bool = False, jobs: int = 1,
+                 group: str | None = None, executor: Any = None, dry_run: bool = False
+                 ) -> tuple[list[Cell], str | None, list[str]]:
+    """Plan ``cells`` again and launch those that run, all under the store's planning
+    lock: a sweep that started since the first plan is seen, and none starts meanwhile.
+
+    Returns the cells as planned, the group and the new run ids (none for ``dry_run`` or
+    when every cell is skipped).
+    """
+    from compt.launcher import launch_sweep
+
+    with store.planning():
+        cells = plan(cells, store, force=force)
+        todo = [cell.config for cell in cells if cell.runs]
+        if dry_run or not todo:
+            return cells, None, []
+        launched, ids = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group,
+                                     executor=executor)
+    return cells, launched, ids

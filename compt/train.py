@@ -54,6 +54,7 @@ class Reporter(Protocol):
     def start(self, total: int, done: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def phase(self, text: str) -> None: ...
+    def count(self, done: int, total: int) -> None: ...  # how far the phase got
     def finish(self) -> None: ...
 
 
@@ -61,6 +62,7 @@ class SilentReporter:
     def start(self, total: int, done: int) -> None: ...
     def step(self, step: int, loss: float) -> None: ...
     def phase(self, text: str) -> None: ...
+    def count(self, done: int, total: int) -> None: ...
     def finish(self) -> None: ...
 
 
@@ -73,10 +75,12 @@ def pick_device(choice: str) -> torch.device:
 
 
 def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
-                     runs_dir: Path | None = None) -> Experiment:
+                     runs_dir: Path | None = None, own_checkpoint: bool = False) -> Experiment:
     """Tasks (resolved here unless given), few-shot data, the backbone and the model.
 
     ``runs_dir``: the run's own store, where ``init_sources_from`` looks up a run id.
+    ``own_checkpoint``: the caller loads the run's own checkpoint next (a resume, or
+    ``compt analyze``), so ``init_sources_from`` is not read: that run may be gone.
     """
     torch.manual_seed(cfg.seed)
     tasks = tasks if tasks is not None else resolve_tasks(cfg.tasks)
@@ -92,7 +96,7 @@ def build_experiment(cfg: RunConfig, tasks: list[Task] | None = None,
     backbone.set_labels([list(t.label_words) for t in tasks])
     torch.manual_seed(cfg.seed)
     model = PromptedModel(backbone, cfg, len(tasks)).to(device)
-    if cfg.init_sources_from:
+    if cfg.init_sources_from and not own_checkpoint:
         analysis.init_sources_from(model, cfg.init_sources_from, runs_dir)
     room = cfg.max_length - model.prompt.length
     train_data = encode(tasks, few_shot, backbone.tokenize, room)
@@ -253,7 +257,9 @@ class Trainer:
         self.folder.update_status(phase=text, phase_done=None, phase_total=None)
 
     def phase_step(self, done: int, total: int) -> None:
-        """How far the phase got (examples, masks) into status.json, every few seconds."""
+        """How far the phase got (examples, masks): to the terminal at once, into status.json
+        every few seconds."""
+        self.reporter.count(done, total)
         if done >= total or time.time() - self._phase_written > STATUS_INTERVAL_S:
             self._phase_written = time.time()
             self.folder.update_status(phase_done=done, phase_total=total)
@@ -276,8 +282,12 @@ class Trainer:
             self.log.info("no checkpoint to resume from; starting at step 0")
             self.folder.truncate_metrics(0)
             return 0
-        params, step = restore_checkpoint(path, self.optimizer)
-        self.exp.model.load_trainable_state(params)
+        try:
+            params, step = restore_checkpoint(path, self.optimizer)
+            self.exp.model.load_trainable_state(params)
+        except ComptError as exc:  # `compt retry` would only fail the same way
+            raise ComptError(f"{exc} To train this run from step 0 instead, delete {path} and "
+                             f"run `compt retry {self.folder.run_id}`.") from None
         self.folder.truncate_metrics(step)  # the steps after the checkpoint are redone
         self.log.info("resumed from checkpoint at step %d", step)
         return step

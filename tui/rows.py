@@ -19,18 +19,11 @@ from rich.segment import Segment
 
 from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
 from compt.report import known_keys, label_text, lookup
+from compt.runfolder import STATUS_STYLE
 from compt.store import ACTIVE, Summary
 
 GROUP_PREFIX = "group:"  # row keys of group headers; ':' never occurs in a run id
 SPARK_GLYPHS = "▁▂▃▄▅▆▇█"
-STATUS_STYLE = {
-    "running": "bold",
-    "queued": "dim",
-    "done": "green",
-    "failed": "bold red",
-    "interrupted": "yellow",
-    "stopped": "yellow",
-}
 
 
 @dataclass(frozen=True, slots=True)

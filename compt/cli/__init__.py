@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import sys
@@ -30,18 +31,34 @@ def _warnings_to_stderr() -> None:
         logger.addHandler(_WarningLine(logging.WARNING))
 
 
+_FULL = "Free space on its disk, then try again (no file was left half-written)."
+_DENIED = ("Check the permissions of that file and its folder (or point --runs-dir at a "
+           "folder you may write), then try again.")
+# What to do, by the fault's errno: a full disk is not fixed like a missing file.
+FAULT_ADVICE = {
+    errno.ENOSPC: _FULL,
+    errno.EDQUOT: _FULL.replace("Free space on its disk", "Free space within your quota"),
+    errno.EROFS: ("Its file system is mounted read-only: use a writable runs folder "
+                  "(--runs-dir or COMPT_RUNS_DIR), then try again."),
+    errno.EACCES: _DENIED,
+    errno.EPERM: _DENIED,
+    errno.ENOENT: "It does not exist, or a folder on its path is missing.",
+    errno.ENOTDIR: "A part of its path is a file, not a folder.",
+    errno.EISDIR: "It is a folder where a file was expected.",
+}
+
+
 def write_fault(exc: OSError) -> str:
-    """One paragraph for a failed read or write (read-only store, full disk, ...)."""
+    """One paragraph for a failed read or write: which file, why, and what fixes it."""
     where = f" {exc.filename}" if exc.filename else ""
-    return (f"Could not write or read{where}: {exc.strerror or exc}. Check that the runs "
-            "folder is writable and its disk has free space, then try again (no file was "
-            "left half-written).")
+    advice = FAULT_ADVICE.get(exc.errno or 0, "Check that file and its disk, then try again.")
+    return f"Could not write or read{where}: {exc.strerror or exc}. {advice}"
 
 
 def main(argv: list[str] | None = None) -> None:
     _warnings_to_stderr()
     try:
-        app(args=argv, standalone_mode=True)
+        app(args=argv, prog_name="compt", standalone_mode=True)
     except ComptError as exc:
         _error(str(exc))
         sys.exit(exc.exit_code)

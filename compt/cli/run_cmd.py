@@ -7,10 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -19,60 +21,70 @@ from rich.table import Table
 
 from compt import methods
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
-from compt.config import RunConfig, build_config
+from compt.config import QUICK, RunConfig, build_config
 from compt.runfolder import default_runs_dir
 
 console = Console()
 
 
 class ProgressReporter:
-    """A rich progress bar: step, loss and ETA while training, then the analysis phases."""
+    """Rich progress bars: training (step, loss, ETA), then one per later phase
+    (evaluation, analysis) with its count and ETA, so no phase is a bare spinner."""
 
     def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(), TextColumn("eta"),
+            TextColumn("{task.fields[note]}"), TimeElapsedColumn(), TextColumn("eta"),
             TimeRemainingColumn(), console=console, transient=False,
         )
-        self.task = None
-        self.spinner = None
+        self.task: TaskID | None = None
 
     def phase(self, text: str) -> None:
-        """Before training: a line; after it: a spinner below the finished bar."""
+        """Before training: a line; after it: a bar that ``count`` fills."""
         if self.task is None:
             console.print(f"[dim]{text}…[/]")
-        elif self.spinner is None:
-            self.progress.stop()
-            self.spinner = console.status(text)
-            self.spinner.start()
         else:
-            self.spinner.update(text)
+            self.task = self.progress.add_task(str(text), total=None, note="")
 
     def start(self, total: int, done: int) -> None:
         self.progress.start()
-        self.task = self.progress.add_task("training", total=total, completed=done, loss="-")
+        self.task = self.progress.add_task("training", total=total, completed=done,
+                                           note="loss -")
 
     def step(self, step: int, loss: float) -> None:
-        self.progress.update(self.task, completed=step, loss=f"{loss:.4f}")
+        self.progress.update(self.task, completed=step, note=f"loss {loss:.4f}")
+
+    def count(self, done: int, total: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=done, total=total)
 
     def finish(self) -> None:
         self.progress.stop()
-        if self.spinner is not None:
-            self.spinner.stop()
 
 
 def results_table(results: dict, title: str) -> Table:
+    """The final scores, each beside its chance level, with what each metric means."""
+    from compt.metrics import MEANINGS, chance_score
+
     table = Table(title=title, title_justify="left")
     table.add_column("task")
     table.add_column("metric")
     table.add_column("score", justify="right")
+    table.add_column("chance", justify="right")  # the most frequent label, always
     table.add_column("n", justify="right")  # test examples the score rests on
     sizes = results.get("eval_size") or {}
+    predictions = results.get("predictions") or {}
     for task, score in results["scores"].items():
-        table.add_row(task, results["primary_metric"][task], f"{score:.1f}",
-                      str(sizes.get(task, "")))
+        metric = results["primary_metric"][task]
+        confusion = (predictions.get(task) or {}).get("combined")
+        chance = f"{chance_score(metric, confusion):.1f}" if confusion else ""
+        table.add_row(escape(task), metric, f"{score:.1f}", chance, str(sizes.get(task, "")))
     table.add_section()
-    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "")
+    table.add_row("[bold]average", "", f"[bold]{results['average']:.1f}", "", "")
+    used = dict.fromkeys(results["primary_metric"].values())
+    table.caption = ("chance: the score of always answering the most frequent test label. "
+                     + "; ".join(MEANINGS[m] for m in used if m in MEANINGS) + ".")
+    table.caption_justify = "left"
     return table
 
 
@@ -110,11 +122,16 @@ def run(
     executor: Annotated[str | None, typer.Option(
         help=EXECUTOR_HELP + " Default: train here, in the foreground.")] = None,
     slurm: SlurmOptions = None,
+    quick: Annotated[bool, typer.Option(
+        "--quick", help="A first run in well under a minute: " + ", ".join(
+            f"{k}={str(v).lower()}" for k, v in QUICK.items()) + " (other options win).")
+    ] = False,
 ) -> None:
     """Train one ComPT run and write it to the run store.
 
     With no arguments: all-MiniLM-L6-v2 on the built-in offline suite, method ssum, k=16,
     250 steps on the CPU (84 s measured on a nearly idle 2-core machine; longer on a busy one).
+    --quick: a first look in well under a minute (60 steps, 100 test examples per task).
     Results land in runs/<run_id>/ and the index.
     Every config key (README, compt/config.py) can be given with --set key=value.
     """
@@ -125,8 +142,11 @@ def run(
     overrides = {"method": method, "tasks": tasks, "k": k, "seed": seed, "model": model,
                  "n_sources": n_sources, "max_steps": max_steps, "device": device,
                  "group": group}
+    if quick:
+        overrides = {**QUICK, **{key: v for key, v in overrides.items() if v is not None}}
     existing = existing_run(store, run_id) is not None
-    options = config is not None or bool(set_) or any(v is not None for v in overrides.values())
+    options = (config is not None or bool(set_) or quick
+               or any(v is not None for v in overrides.values()))
     if existing and options and not force:
         raise ComptError(
             f"Run '{run_id}' exists and trains with its stored config, so these options "
@@ -230,7 +250,7 @@ def analyze(
 
     folder = RunFolder.open(runs_dir or default_runs_dir(), run_id)
     cfg = RunConfig.from_dict(folder.read_config().get("config", {}), str(folder.config_path))
-    exp = build_experiment(cfg, runs_dir=folder.path.parent)
+    exp = build_experiment(cfg, runs_dir=folder.path.parent, own_checkpoint=True)
     exp.model.load_trainable_state(load_params(analysis.checkpoint_of(str(folder.path))))
     exp.model.eval()
     if transfer:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import json
+import stat
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from compt import methods
 from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
@@ -28,13 +31,11 @@ from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
 from compt.report import data_caveats
-from compt.runfolder import default_runs_dir
+from compt.runfolder import STATUS_STYLE, default_runs_dir
 from compt.store import RunStore, job_line
 
 RunsDir = Annotated[Path | None, typer.Option("--runs-dir", help=RUNS_DIR_HELP)]
 FORMATS = ("table", "json", "csv")
-STATUS_STYLE = {"done": "green", "running": "cyan", "queued": "blue", "failed": "red",
-                "interrupted": "yellow", "stopped": "magenta"}
 TABLE_LIMIT = 50
 
 
@@ -74,11 +75,12 @@ def _score(value: Any) -> str:
     return "-" if value is None else f"{float(value):.1f}"
 
 
-def _progress(summary: Mapping[str, Any]) -> str:
+def _progress(summary: Mapping[str, Any], counts: bool = True) -> str:
     if summary["status"] == "done":
         return "100%"
     if summary["status"] == "running" and summary.get("phase"):
-        return phase_text(summary, short=True)  # loading / training 45% / eval 120/400 ...
+        # loading / training 45% / eval 120/400 (eval 30% where columns are scarce)
+        return phase_text(summary, short=True, counts=counts)
     step, total = summary.get("step"), summary.get("total")
     if step and total:
         return f"{100 * step / total:.0f}%"
@@ -104,25 +106,68 @@ def _status_text(status: str, problem: str | None = None) -> str:
 # -- ls ---------------------------------------------------------------------------------
 
 
-def runs_table(summaries: Sequence[Mapping[str, Any]]) -> Table:
-    """The ``compt ls`` table: fits an 80-column terminal, values never by colour alone."""
+LS_COLUMNS = ("status", "id", "method", "tasks", "k", "seed", "prog", "avg", "job")
+MIN_TASKS = 8  # the tasks column is cut, with an ellipsis, to no less than this
+
+
+def _ls_cells(s: Mapping[str, Any], counts: bool) -> dict[str, str]:
+    """One run's cells of the ``compt ls`` table (Rich markup, user text escaped)."""
+    return {"status": _status_text(s["status"], s.get("problem")), "id": s["run_id"],
+            "method": _fmt(s.get("method")), "tasks": _tasks_short(s.get("tasks") or []),
+            "k": _fmt(s.get("k")), "seed": _fmt(s.get("seed")), "prog": _progress(s, counts),
+            "avg": _score(s.get("average")), "job": escape(s.get("job_state") or "")}
+
+
+def _natural_widths(rows: Sequence[Mapping[str, str]]) -> dict[str, int]:
+    """Each column's widest cell or header (measured once: ``--limit 0`` may list 10,000)."""
+    return {c: max([len(c), *(Text.from_markup(r[c]).cell_len for r in rows)])
+            for c in LS_COLUMNS}
+
+
+def _ls_layout(summaries: Sequence[Mapping[str, Any]], width: int
+               ) -> tuple[list[str], list[dict[str, str]], dict[str, int]]:
+    """Columns, cells and column caps that fit ``width``.
+
+    The status, the run id and the average are never cut (they are what a user scans for
+    and copies). To make room, one step at a time until the table fits: the method goes
+    (the run id spells it), the tasks are cut, a phase's counts become a percentage, the
+    job state is cut, then seed, k, tasks and progress go. Room left over widens the tasks.
+    """
+    columns = [c for c in LS_COLUMNS if c != "job" or any(s.get("job_state") for s in summaries)]
+    rows = [_ls_cells(s, counts=True) for s in summaries]
+    natural = _natural_widths(rows)
+    caps = {"job": 28}
+
+    def excess() -> int:
+        return sum(min(natural[c], caps.get(c, natural[c])) + 1 for c in columns) - 1 - width
+
+    def percentages() -> None:
+        rows[:] = [_ls_cells(s, counts=False) for s in summaries]
+        natural.update(_natural_widths(rows))
+
+    steps: list[Callable[[], object]] = [
+        partial(columns.remove, "method"), partial(caps.update, tasks=MIN_TASKS),
+        percentages, partial(caps.update, job=len("job")),
+        *(partial(columns.remove, c) for c in ("seed", "k", "tasks", "prog"))]
+    for step in steps:
+        if excess() <= 0:
+            break
+        step()
+    if "tasks" in caps and excess() < 0:
+        caps["tasks"] -= excess()
+    return columns, rows, caps
+
+
+def runs_table(summaries: Sequence[Mapping[str, Any]], width: int = 80) -> Table:
+    """The ``compt ls`` table within ``width`` columns; values never by colour alone."""
+    columns, rows, caps = _ls_layout(summaries, width)
     table = Table(box=None, pad_edge=False, header_style="bold", collapse_padding=True)
-    table.add_column("status", no_wrap=True)
-    table.add_column("id", no_wrap=True)
-    table.add_column("method", no_wrap=True)
-    table.add_column("tasks", no_wrap=True, overflow="ellipsis", max_width=18)
-    table.add_column("k", justify="right", no_wrap=True)
-    table.add_column("seed", justify="right", no_wrap=True)
-    table.add_column("prog", justify="right", no_wrap=True)
-    table.add_column("avg", justify="right", no_wrap=True)
-    jobs = any(s.get("job_state") for s in summaries)  # a scheduler's view, when there is one
-    if jobs:
-        table.add_column("job", no_wrap=True, overflow="ellipsis", max_width=28)
-    for s in summaries:
-        row = [_status_text(s["status"], s.get("problem")), s["run_id"], _fmt(s.get("method")),
-               _tasks_short(s.get("tasks") or []), _fmt(s.get("k")), _fmt(s.get("seed")),
-               _progress(s), _score(s.get("average"))]
-        table.add_row(*row, *([escape(s.get("job_state") or "")] if jobs else []))
+    for name in columns:
+        table.add_column(name, no_wrap=True, overflow="ellipsis",
+                         justify="right" if name in ("k", "seed", "prog", "avg") else "left",
+                         max_width=caps.get(name))
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
     return table
 
 
@@ -148,7 +193,8 @@ def write_csv(summaries: Sequence[Mapping[str, Any]], out: Any) -> None:
 @app.command("ls")
 def ls(
     status: Annotated[str | None, typer.Option(
-        help="queued, running, done, failed, interrupted or stopped.")] = None,
+        help="queued, running, done, failed, interrupted, stopped or all (the default).")
+    ] = None,
     method: Annotated[str | None, typer.Option(help=f"One of {methods.help_text()}.")] = None,
     task: Annotated[str | None, typer.Option(help="Runs that trained this task.")] = None,
     k: Annotated[int | None, typer.Option("-k", "--k", help="Examples per task.")] = None,
@@ -163,8 +209,10 @@ def ls(
     """List runs, newest first."""
     if format_ not in FORMATS:
         raise ComptError(f"--format must be one of {', '.join(FORMATS)}, got '{format_}'.")
-    if status is not None and status not in STATUS_STYLE:
-        raise ComptError(f"--status must be one of {', '.join(STATUS_STYLE)}, got '{status}'.")
+    if status is not None and status not in (*STATUS_STYLE, "all"):
+        raise ComptError(f"--status must be one of {', '.join(STATUS_STYLE)} or all, "
+                         f"got '{status}'.")
+    status = None if status == "all" else status
     store = _store(runs_dir)
     runs = store.list(status=status, method=method, task=task, k=k, seed=seed, group=group,
                       tag=tag)
@@ -182,7 +230,7 @@ def ls(
         console.print(f"No runs in {store.runs_dir} match." if store.runs_dir.is_dir()
                       else f"No runs yet ({store.runs_dir} does not exist).", markup=False)
         return
-    console.print(runs_table(shown))
+    console.print(runs_table(shown, console.width))
     if any(s.get("problem") for s in shown):
         console.print(f"[dim]{PROBLEM_MARK}: a file of the run is missing or damaged; "
                       "compt show RUN says which.[/]")
@@ -193,14 +241,22 @@ def ls(
 # -- show / diff ------------------------------------------------------------------------
 
 
+TAIL_BYTES = 64 * 1024
+
+
 def tail_lines(path: Path, n: int) -> list[str]:
-    """The last ``n`` lines of a (possibly huge) log, reading only its end."""
+    """The last ``n`` lines of a (possibly huge) log, reading only its end.
+
+    Only a regular file is read, and never more than its last 64 KiB: a log replaced by a
+    link to ``/dev/zero`` or a FIFO would otherwise be read (or waited on) forever.
+    """
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return []
         with path.open("rb") as fh:
             fh.seek(0, 2)
-            size = fh.tell()
-            fh.seek(max(0, size - 64 * 1024))
-            data = fh.read().decode(errors="replace")
+            fh.seek(max(0, fh.tell() - TAIL_BYTES))
+            data = fh.read(TAIL_BYTES).decode(errors="replace")
     except OSError:
         return []
     return data.splitlines()[-n:] if n > 0 else []
@@ -465,25 +521,32 @@ def sweep(
 ) -> None:
     """Run a grid of configs as detached processes, skipping cells already done."""
     from compt.executors import build_executor
-    from compt.launcher import launch_sweep, new_group_id
+    from compt.launcher import new_group_id
     from compt.names import check_group
-    from compt.sweep import check_cells, expand, load_sweep, plan
+    from compt.sweep import check_cells, expand, launch_cells, load_sweep, plan
 
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
     chosen = build_executor(executor, config, slurm)
-    base, grid_values = load_sweep(config, set_, grid)
-    cells = plan(expand(base, grid_values), store, force=force)
-    check_cells(cells)
     console = _console()
+    try:
+        base, grid_values = load_sweep(config, set_, grid)
+        cells = plan(expand(base, grid_values), store, force=force)
+        check_cells(cells)  # slow (it reads the tasks): before the planning lock
+        cells, launched, _ = launch_cells(cells, store, force=force, jobs=jobs,
+                                          group=group, executor=chosen, dry_run=dry_run)
+    except KeyboardInterrupt:  # typer would exit 130 without a word
+        Console(stderr=True).print(
+            "interrupted: the sweep was not started (runs it had queued were removed).",
+            highlight=False)
+        raise typer.Exit(130) from None
     console.print(plan_table(cells))
-    todo = [cell.config for cell in cells if cell.runs]
-    summary = f"{len(todo)} to run, {len(cells) - len(todo)} skipped"
-    if dry_run or not todo:
+    todo = sum(cell.runs for cell in cells)
+    summary = f"{todo} to run, {len(cells) - todo} skipped"
+    if launched is None:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    group, _ = launch_sweep(todo, store.runs_dir, jobs=jobs, group=group, executor=chosen)
-    console.print(f"{summary}. Group [bold]{group}[/], {jobs} at a time, detached "
-                  f"({chosen.name}): follow with compt ls --group {group}")
+    console.print(f"{summary}. Group [bold]{launched}[/], {jobs} at a time, detached "
+                  f"({chosen.name}): follow with compt ls --group {launched}")

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from compt.errors import ComptError
+from compt.errors import ComptError, pip_install
 from compt.executors.base import Executor, JobState, register
 from compt.executors.local import HOST, owner, process_alive
 from compt.runfolder import Status
@@ -320,7 +320,8 @@ class SlurmExecutor(Executor):
             import submitit
             from submitit.core.utils import FailedJobError
         except ImportError:
-            raise ComptError("The Slurm executor needs submitit: pip install submitit.") from None
+            raise ComptError(
+                f"The Slurm executor needs submitit: {pip_install('submitit')}.") from None
         from compt.executors.local import PACKAGE_ROOT
 
         try:

@@ -19,7 +19,11 @@ BOTTLENECK = 100  # ATTEMPT's prefix_dim
 
 
 def attention_module(count: int, dim: int):
-    """``count`` stacked W_down (d, r), W_up (r, d) and LayerNorm (d) with nn.Linear's init."""
+    """``count`` stacked W_down (d, r), W_up (r, d) and LayerNorm (d) with nn.Linear's init.
+
+    The projections have no bias, as in the official code (``bias=False``); the LayerNorm
+    keeps its weight and bias (``nn.LayerNorm``'s defaults there too).
+    """
     import torch
     from torch import nn
 
@@ -30,9 +34,7 @@ def attention_module(count: int, dim: int):
 
     return nn.ParameterDict({
         "down": uniform(count, dim, rank, fan_in=dim),
-        "down_bias": uniform(count, rank, fan_in=dim),
         "up": uniform(count, rank, dim, fan_in=rank),
-        "up_bias": uniform(count, dim, fan_in=rank),
         "norm_weight": nn.Parameter(torch.ones(count, dim)),
         "norm_bias": nn.Parameter(torch.zeros(count, dim)),
     })
@@ -64,15 +66,16 @@ class AttentionalMixture(Method):
         from torch.nn import functional as F
 
         embeds, lengths = inputs
+        # padding is left out of the pool (a deviation, docs/baselines.md): an input's
+        # prompt must not depend on how long the other inputs of its batch are
         valid = torch.arange(embeds.shape[1], device=embeds.device)[None] < lengths[:, None]
         pooled = embeds.float().masked_fill(~valid[..., None], float("-inf")).amax(1)  # (B, d)
         parts = prompt.parts["attention"]
         which = torch.zeros_like(task_ids) if self.shared_attention else task_ids
         # index_select, not [which]: see docs/method.md, "Determinism"
         rows = {name: value.index_select(0, which) for name, value in parts.items()}
-        hidden = F.silu(torch.baddbmm(rows["down_bias"][:, None], pooled[:, None],
-                                      rows["down"]))
-        query = torch.baddbmm(rows["up_bias"][:, None], hidden, rows["up"])[:, 0]
+        hidden = F.silu(torch.bmm(pooled[:, None], rows["down"]))
+        query = torch.bmm(hidden, rows["up"])[:, 0]
         query = F.layer_norm(query, query.shape[-1:]) * rows["norm_weight"] \
             + rows["norm_bias"]
         keys = torch.cat([sources.amax(1)[None].expand(len(task_ids), -1, -1),

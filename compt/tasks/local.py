@@ -193,6 +193,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 except json.JSONDecodeError as exc:
                     raise ComptError(f"{path}, line {line}: not valid JSON ({exc.msg} "
                                      f"column {exc.colno}).") from None
+                except RecursionError:
+                    raise ComptError(f"{path}, line {line}: the JSON nests too deeply; "
+                                     "a row is one flat object.") from None
                 if not isinstance(row, dict):
                     raise ComptError(f"{path}, line {line}: expected a JSON object "
                                      f"{{\"column\": value, ...}}, got {type(row).__name__}.")

@@ -27,10 +27,10 @@ from compt.errors import ComptError
 from compt.files import read_json
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
 from compt.phases import TRAINING, phase_text
-from compt.runfolder import RunFolder, RunStatus
+from compt.runfolder import STATUS_STYLE, RunFolder, RunStatus
 from compt.store import ACTIVE, job_line, live_state
 from tui.messages import RunFollowed
-from tui.rows import STATUS_STYLE, format_eta, format_score
+from tui.rows import format_eta, format_score
 from tui.screens.base import ComptScreen
 from tui.screens.modals import ExportModal
 from tui.screens.runs import RETRYABLE

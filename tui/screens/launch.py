@@ -176,21 +176,19 @@ class LaunchScreen(ComptScreen):
     @work(thread=True, exclusive=True, group="launch", name="Launch", exit_on_error=False)
     def start(self, plan: LaunchPlan) -> None:
         from compt import launcher
-        from compt.sweep import plan as plan_cells
+        from compt.sweep import launch_cells
 
         store = self.app.store
         if len(plan.cells) == 1:
             ids = [launcher.launch_run(plan.configs[0], store.runs_dir, group=plan.group)]
             text = f"Launched {ids[0]}."
-        else:
-            cells = plan_cells(plan.cells, store)
-            todo = [c.config for c in cells if c.runs]
-            if not todo:
+        else:  # planned again under the store's planning lock, as `compt sweep` does
+            cells, group, ids = launch_cells(plan.cells, store, jobs=plan.jobs,
+                                             group=plan.group)
+            if group is None:
                 raise ComptError(f"All {len(cells)} cells of this sweep are already done or "
                                  "running; nothing was launched.")
-            group, ids = launcher.launch_sweep(todo, store.runs_dir, jobs=plan.jobs,
-                                               group=plan.group)
-            skipped = len(cells) - len(todo)
+            skipped = len(cells) - len(ids)
             text = f"Sweep {group}: {len(ids)} runs queued" + (
                 f", {skipped} skipped (already done or running)." if skipped else ".")
         self.app.call_from_thread(self.launched, text)
