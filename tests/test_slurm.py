@@ -130,8 +130,8 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
 
     wait_for(lambda: any(store.get(r)["status"] == "running" for r in ids), 120,
              "a run to start")
-    restart = (CLUSTER_STATE / "started").is_file() and "slurmctld" in (
-        CLUSTER_STATE / "started").read_text()
+    restart = any("slurmctld" in p.read_text()
+                  for p in (CLUSTER_STATE / "started.d").glob("*"))
     if restart:  # only a controller that cluster.sh started is ours to restart
         restart_slurmctld()
     wait_for(lambda: settled(store, *ids), 300, "the sweep")
@@ -216,6 +216,87 @@ def test_kill_9_is_interrupted_and_retry_resumes_to_the_same_scores(slurm, runs_
     assert "resumed from checkpoint at step" in log
     assert "resumed from checkpoint at step 0" not in log
     assert folder.read_results()["scores"] == store.folder(reference).read_results()["scores"]
+
+
+def sbatch_array(spec: str, command: str) -> str:
+    """Submit a plain job array (``--array=spec``) running ``command``; its array id."""
+    return subprocess.run(["sbatch", "--parsable", f"--array={spec}", "-o", "/dev/null",
+                           "-J", "compt-test", "--wrap", command],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_running_array_task_is_not_shown_pending(slurm, wait_for):
+    """sacct keeps the range row of the pending tasks (``9_[0-1%1]``) after task 0 got its
+    own RUNNING row; that range must not hide the task's own state."""
+    array = sbatch_array("0-1%1", "sleep 60")
+    try:
+        wait_for(lambda: "RUNNING" in subprocess.run(
+            ["squeue", "-h", "-j", f"{array}_0", "-o", "%T"], capture_output=True,
+            text=True).stdout, 120, "the first task to start")
+        executor = SlurmExecutor()
+
+        def seen(job_id: str) -> str:
+            return executor.state({"job_id": job_id}, {"status": "running"}).label
+
+        wait_for(lambda: seen(f"{array}_0") == f"RUNNING on {os.uname().nodename.split('.')[0]}",
+                 30, f"sacct to report {array}_0 running (it says: {seen(f'{array}_0')})")
+        assert seen(f"{array}_1") == "PENDING (JobArrayTaskLimit)"
+    finally:
+        subprocess.run(["scancel", array], capture_output=True, timeout=30)
+
+
+HELD = SlurmOptions(extra=["--hold"])  # submitted but never started: nothing races the test
+
+
+def test_the_index_names_the_slurm_job_of_each_sweep_run_at_once(slurm, runs_dir, tiny_cfg):
+    group, ids = launch_sweep([dataclasses.replace(tiny_cfg, seed=s) for s in (0, 1)],
+                              runs_dir, jobs=2, executor=SlurmExecutor(HELD))
+    index = json.loads((runs_dir / "index.json").read_text())["runs"]
+    store = RunStore(runs_dir)
+    for run_id in ids:
+        assert index[run_id]["executor"] == "slurm"
+        assert index[run_id]["job_id"] == launch_of(store, run_id)["job_id"]
+    assert {s["job_id"] for s in store.list(group=group)} == {
+        launch_of(store, r)["job_id"] for r in ids}
+
+
+def test_a_slurm_sweep_and_retry_failed_without_jobs_are_not_one_at_a_time(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    done = compt_cli("sweep", "--grid", "seed=0,1", "--group", "wide", "--executor", "slurm",
+                     "--slurm", "extra=--hold", "--runs-dir", str(runs_dir),
+                     *tiny_sets(tiny_cfg))
+    assert done.returncode == 0, done.stderr
+    assert "256 at a time (slurm's default; --jobs sets it)" in " ".join(done.stdout.split())
+    submission = next((runs_dir / ".slurm" / "wide").glob("*/*_submission.sh")).read_text()
+    assert "#SBATCH --array=0-1%2" in submission  # all at once (submitit caps %N at n)
+    store = RunStore(runs_dir)
+    ids = store.resolve("wide")
+    subprocess.run(["scancel", *(launch_of(store, r)["job_id"] for r in ids)], check=True)
+    wait_for(lambda: {store.get(r)["status"] for r in ids} == {"interrupted"}, 30,
+             "the cancelled jobs' runs to show interrupted")
+
+    done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
+    assert done.returncode == 0, done.stderr
+    retried = [p for p in (runs_dir / ".slurm").glob("retry-*/*/*_submission.sh")]
+    assert retried and "#SBATCH --array=0-1%2" in retried[0].read_text()
+
+
+def test_a_second_up_and_its_down_leave_the_first_callers_cluster_running(slurm):
+    """.ci/run calls `up` (which finds the cluster running and starts nothing) and `down`
+    on exit: that `down` must not stop the daemons another caller's `up` started."""
+    if os.geteuid() != 0 or "compt test cluster" not in Path("/etc/slurm/slurm.conf").read_text():
+        pytest.skip("the cluster was not started by tests/slurm/cluster.sh as root")
+    pid_files = [CLUSTER_STATE / f"{d}.pid" for d in ("slurmctld", "slurmd", "slurmdbd")]
+    pids = [int(p.read_text()) for p in pid_files]
+    env = {**os.environ, "COMPT_SLURM_OWNER": f"second-caller-{os.getpid()}"}
+    for command in ("up", "down"):
+        done = subprocess.run(["bash", str(REPO / "tests" / "slurm" / "cluster.sh"), command],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert "started no daemon: nothing to stop" in done.stderr
+    for pid in pids:
+        os.kill(pid, 0)  # still alive
+    assert _slurm_problem() is None
 
 
 @pytest.mark.parametrize("option, message", [

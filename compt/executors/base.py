@@ -38,6 +38,8 @@ class Executor(ABC):
     """
 
     name: ClassVar[str]
+    # runs at a time when the user gives no --jobs (a sweep, retry --failed)
+    default_jobs: ClassVar[int] = 1
 
     @abstractmethod
     def submit(self, runs_dir: Path, run_ids: list[str], jobs: int,

@@ -169,6 +169,7 @@ def _sacct(array_id: str) -> dict[str, tuple[str, str, str]]:
     except (OSError, subprocess.SubprocessError):
         return {}  # no Slurm here, or slurmdbd is down: unknown, not dead
     jobs: dict[str, tuple[str, str, str]] = {}
+    pending: dict[str, tuple[str, str, str]] = {}
     for line in out.splitlines():
         parts = line.split("|")
         if len(parts) < 4:
@@ -179,11 +180,14 @@ def _sacct(array_id: str) -> dict[str, tuple[str, str, str]]:
             for entry in read_job_id(job_id):
                 if len(entry) == 3:  # a range of pending array tasks: 17_[2-5%2]
                     for index in range(int(entry[1]), int(entry[2]) + 1):
-                        jobs[f"{entry[0]}_{index}"] = info
+                        pending[f"{entry[0]}_{index}"] = info
                 else:
                     jobs["_".join(entry[:2])] = info
         except ValueError:
             continue
+    # a task's own row wins: slurmdbd keeps the range row of the still-pending tasks
+    # (17_[2-5%2]) unchanged for a while after task 2 got its own RUNNING row
+    jobs = {**pending, **jobs}
     _sacct_cache[array_id] = (time.monotonic(), jobs)
     return jobs
 
@@ -276,6 +280,9 @@ class SlurmExecutor(Executor):
     """Runs as Slurm jobs (one job per run; a job array for a sweep)."""
 
     name = "slurm"
+    # the array's %N when no --jobs is given: Slurm's own limits and fair share decide
+    # (submitit's default too); a cap of 1 would run a sweep one cell at a time
+    default_jobs = 256
 
     def __init__(self, options: SlurmOptions | None = None) -> None:
         self.options = options or SlurmOptions()
