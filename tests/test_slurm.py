@@ -111,6 +111,21 @@ def restart_slurmctld() -> None:
         time.sleep(0.2)
 
 
+def long_run(tiny_cfg):
+    """A run that trains until it is stopped."""
+    return dataclasses.replace(tiny_cfg, max_steps=100000, epochs=100000, checkpoint_every=1000)
+
+
+def training(store: RunStore, run_id: str) -> bool:
+    log = store.folder(run_id).log_path
+    return log.exists() and "training ssum" in log.read_text()
+
+
+def ended(store: RunStore, run_id: str) -> str | None:
+    state = store.get(run_id)["status"]
+    return None if state in ("queued", "running") else state
+
+
 def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_dir, tiny_cfg,
                                                                   wait_for):
     done = compt_cli("sweep", "--grid", "seed=0,1,2,3", "--jobs", "2", "--group", "arr",
@@ -154,17 +169,11 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
         slurm, runs_dir, tiny_cfg, wait_for):
     """Three long runs (until stopped), one at a time: the time-limit signal, scancel, then
     compt stop."""
-    cfg = dataclasses.replace(tiny_cfg, max_steps=100000, epochs=100000, checkpoint_every=1000)
-    group, ids = launch_sweep([dataclasses.replace(cfg, seed=s) for s in (0, 1, 2)],
-                              runs_dir, jobs=1, executor=SlurmExecutor())
+    group, ids = launch_sweep([dataclasses.replace(long_run(tiny_cfg), seed=s)
+                               for s in (0, 1, 2)], runs_dir, jobs=1, executor=SlurmExecutor())
     store = RunStore(runs_dir)
-
-    def training(run_id: str) -> bool:
-        log = store.folder(run_id).log_path
-        return log.exists() and "training ssum" in log.read_text()
-
     first, second, third = ids
-    wait_for(lambda: training(first), 120, "the first run to train")
+    wait_for(lambda: training(store, first), 120, "the first run to train")
     assert store.get(first)["status"] == "running"
 
     def throttled() -> bool:  # the %1 throttle; sacct may list array tasks a moment late
@@ -181,7 +190,7 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
     assert store.folder(first).checkpoint_path.exists()
     assert "stopped at step" in store.folder(first).log_path.read_text()
 
-    wait_for(lambda: training(second), 120, "the second run to train")
+    wait_for(lambda: training(store, second), 120, "the second run to train")
     subprocess.run(["scancel", launch_of(store, second)["job_id"]], check=True)
     wait_for(lambda: store.get(second)["status"] == "stopped", 60, "scancel to stop it")
     assert store.folder(second).checkpoint_path.exists()  # checkpointed on SIGTERM
@@ -216,6 +225,60 @@ def test_kill_9_is_interrupted_and_retry_resumes_to_the_same_scores(slurm, runs_
     assert "resumed from checkpoint at step" in log
     assert "resumed from checkpoint at step 0" not in log
     assert folder.read_results()["scores"] == store.folder(reference).read_results()["scores"]
+
+
+def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    """warning=0: no USR2 before the limit, Slurm's SIGTERM at the limit is all it gets."""
+    options = SlurmOptions(time="1", warning=0)
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor(options))
+    store = RunStore(runs_dir)
+    job = launch_of(store, run_id)["job_id"]
+    assert "#SBATCH --signal=USR2@0" in (runs_dir / run_id / "slurm" / f"{job}_submission.sh"
+                                         ).read_text()
+    assert wait_for(lambda: ended(store, run_id), 240, "the time limit") == "interrupted"
+    assert "TIMEOUT" in store.get(run_id)["error"]
+    assert (slurm_state(job) or ("",))[0] == "TIMEOUT"
+    done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
+    assert done.returncode == 0 and "retrying 1 run(s)" in done.stdout, done.stderr
+    assert launch_of(store, run_id)["job_id"] != job
+    stop(run_id, runs_dir)
+
+
+def test_compt_stop_gives_a_running_job_all_the_time_it_needs(slurm, runs_dir, tiny_cfg,
+                                                              wait_for):
+    """SIGTERM alone, no SIGKILL after KillWait: the job ends by itself, not cancelled."""
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor())
+    store = RunStore(runs_dir)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    job = launch_of(store, run_id)["job_id"]
+    assert stop(run_id, runs_dir) == [run_id]
+    assert wait_for(lambda: ended(store, run_id), 60, "the run to stop") == "stopped"
+    assert "stopped at step" in store.folder(run_id).log_path.read_text()
+    assert store.folder(run_id).checkpoint_path.exists()
+    wait_for(lambda: (slurm_state(job) or ("",))[0] not in ("RUNNING", "COMPLETING", ""), 60,
+             "the job to end")
+    assert slurm_state(job)[0] == "COMPLETED"  # never killed
+
+
+def test_a_requeued_job_stays_the_runs_one_live_job(slurm, runs_dir, tiny_cfg, wait_for):
+    """Slurm requeues the job (as after a node failure): the run is queued again, compt
+    retry refuses a second job, compt stop cancels the requeued one."""
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor())
+    store = RunStore(runs_dir)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    job = launch_of(store, run_id)["job_id"]
+    subprocess.run(["scontrol", "requeue", job], check=True, capture_output=True)
+    wait_for(lambda: "stopped at step" in store.folder(run_id).log_path.read_text(), 60,
+             "the requeue to stop the training")
+    wait_for(lambda: store.get(run_id)["status"] == "queued", 30,
+             f"the run to be queued again (it is {store.get(run_id)['status']})")
+    done = compt_cli("retry", run_id, "--runs-dir", str(runs_dir))
+    assert done.returncode == 2 and "nothing to retry yet" in done.stderr, done.stderr
+    assert launch_of(store, run_id)["job_id"] == job  # no second job
+    assert stop(run_id, runs_dir) == [run_id]
+    assert store.get(run_id)["status"] == "stopped"
+    wait_for(lambda: (slurm_state(job) or ("",))[0] == "CANCELLED", 30, "the job cancelled")
 
 
 def sbatch_array(spec: str, command: str) -> str:

@@ -39,6 +39,11 @@ ALIVE_STATES = frozenset({
     "REQUEUE_FED", "RESIZING", "SUSPENDED", "SIGNALING", "STAGE_OUT", "STOPPED",
     "SPECIAL_EXIT",
 })
+# Slurm ended the job before the run could finish: the run is resumable (interrupted)
+ENDED_BY_SLURM = frozenset({"TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"})
+# Slurm put the job back in the queue: it will start (and resume the run) again
+REQUEUED = frozenset({"REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "PENDING"})
+WARNING_S = 120  # the default warning before the time limit (a checkpoint's time, and more)
 SACCT_CACHE_S = 1.0
 _sacct_cache: dict[str, tuple[float, dict[str, tuple[str, str, str]]]] = {}
 MEM_PATTERN = re.compile(r"^\d+(\.\d+)?[KMGT]?B?$", re.IGNORECASE)
@@ -89,6 +94,9 @@ class SlurmOptions:
     gres: str | None = None  # e.g. gpu:a100:1
     account: str | None = None
     qos: str | None = None
+    # seconds before the time limit at which the training is told to checkpoint and stop
+    # (--signal=USR2@N); 0: no warning
+    warning: int | None = None
     extra: list[str] = field(default_factory=list)  # more sbatch flags: --constraint=a100
 
     @classmethod
@@ -116,7 +124,7 @@ class SlurmOptions:
         return self.from_mapping(values, "--slurm")
 
     def check(self) -> None:
-        for name in ("cpus", "gpus"):
+        for name, least in (("cpus", 1), ("gpus", 1), ("warning", 0)):
             value = getattr(self, name)
             if value is not None:
                 try:
@@ -124,8 +132,8 @@ class SlurmOptions:
                 except (TypeError, ValueError):
                     raise ComptError(f"Slurm option {name} must be a whole number, got "
                                      f"'{value}'.") from None
-                if getattr(self, name) < 1:
-                    raise ComptError(f"Slurm option {name} must be at least 1.")
+                if getattr(self, name) < least:
+                    raise ComptError(f"Slurm option {name} must be at least {least}.")
         if self.time is not None:
             self.time = str(self.time)
             parse_time(self.time)
@@ -205,6 +213,21 @@ def _label(state: str, nodes: str, reason: str) -> str:
     return state
 
 
+def own_job_state() -> str | None:
+    """The state slurmctld gives the job this process runs in (TIMEOUT, REQUEUED, ...);
+    None outside a job or when slurmctld does not answer."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    try:
+        out = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True,
+                             text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\bJobState=(\S+)", out)
+    return match.group(1) if match else None
+
+
 # -- the job ---------------------------------------------------------------------------
 
 
@@ -213,29 +236,37 @@ class TrainJob:
     """What a Slurm job executes: train one run folder, resuming from its checkpoint.
 
     A finished run is left alone, and so is a stopped one (stopped while pending) unless
-    Slurm requeued this job (a preemption in requeue mode stops it with SIGTERM). On the
-    time limit / preemption signal (submitit's USR2) the training is asked to stop; it
-    checkpoints, and the run ends ``interrupted`` (resumable) instead of ``stopped``.
+    Slurm requeued this job; so is a run whose launch.json names another job (this one
+    was superseded, e.g. requeued after ``compt retry`` submitted a new one): one run, one
+    live job. On the time-limit warning (``--signal=USR2@warning``) the training is asked
+    to stop; it checkpoints. When the job ends by Slurm's hand (time limit, preemption,
+    node failure, with or without the warning) the run ends ``interrupted`` (resumable,
+    ``retry --failed`` takes it), and ``queued`` when Slurm requeued the job; a
+    ``scancel`` or ``compt stop`` leaves it ``stopped``.
     """
 
     runs_dir: str
     run_id: str
 
     def __call__(self) -> int:
+        from submitit import JobEnvironment
+
         from compt.launcher import child_env, run_argv
-        from compt.runfolder import RunFolder, now_iso
-        from compt.runner import sync_index
+        from compt.runfolder import RunFolder
 
         runs_dir = Path(self.runs_dir)
         folder = RunFolder.open(runs_dir, self.run_id)
         state = folder.read_status().get("status")
         requeued = int(os.environ.get("SLURM_RESTART_COUNT") or 0) > 0  # e.g. preempted
-        if state == Status.DONE or (state == Status.STOPPED and not requeued):
+        recorded = folder.read_launch().get("job_id")
+        if state == Status.DONE or (state == Status.STOPPED and not requeued) or (
+                recorded and recorded != JobEnvironment().job_id):
             return 0
         threads = int(os.environ.get("SLURM_CPUS_PER_TASK", "0")) or None
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
         usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
-        cut_short: list[int] = []
+        cut_short: list[int] = []  # the time-limit warning came
+        terminated: list[int] = []  # Slurm's SIGTERM came (to every process of the step)
         child: list[subprocess.Popen] = []
 
         def out_of_time(signum: int, frame: Any) -> None:
@@ -246,30 +277,54 @@ class TrainJob:
                     proc.send_signal(signal.SIGTERM)
             cut_short.append(signum)
 
-        previous = signal.signal(usr_sig, out_of_time)
+        previous = {usr_sig: signal.signal(usr_sig, out_of_time),
+                    signal.SIGTERM: signal.signal(signal.SIGTERM,
+                                                  lambda n, f: terminated.append(n))}
         try:
-            with open(folder.log_path, "ab") as log:
-                child.append(subprocess.Popen(  # noqa: S603 - an argument list, never a shell
-                    argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    env=child_env(threads),
-                    # Slurm signals every process of the step: the training must not die
-                    # of USR2 (its default action) but stop cleanly on our SIGTERM
-                    preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN)))
-            if cut_short:  # the signal came while it was starting
-                child[0].send_signal(signal.SIGTERM)
-            code = child[0].wait()
+            code = 128 + signal.SIGTERM
+            if not terminated:  # not cancelled while starting
+                with open(folder.log_path, "ab") as log:
+                    child.append(subprocess.Popen(  # noqa: S603 - an argument list, never a shell
+                        argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        env=child_env(threads),
+                        # Slurm signals every process of the step: the training must not
+                        # die of USR2 (its default action) but stop cleanly on our SIGTERM
+                        preexec_fn=lambda: signal.signal(usr_sig, signal.SIG_IGN)))
+                if cut_short:  # the signal came while it was starting
+                    child[0].send_signal(signal.SIGTERM)
+                code = child[0].wait()
         finally:
-            signal.signal(usr_sig, previous)
-        if cut_short and folder.read_status().get("status") in (
-                Status.QUEUED, Status.RUNNING, Status.STOPPED):
-            folder.update_status(status=Status.INTERRUPTED, finished=now_iso(),
-                                 error="the Slurm job reached its time limit or was preempted")
-            sync_index(runs_dir, self.run_id)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        if cut_short or terminated:
+            self._record_why(folder, "warned" if cut_short else own_job_state())
         # 128 + SIGTERM: a SIGTERM (ours or Slurm's) stopped the training cleanly and saved
         # the run (compt.runner); that is no failure of the job
         if code not in (0, 128 + signal.SIGTERM):
             raise RuntimeError(f"compt exited with status {code}; see {folder.log_path}")
         return code
+
+    def _record_why(self, folder: Any, job_state: str | None) -> None:
+        """After a signal stopped the training: say whether Slurm will run it again
+        (queued), ended it (interrupted), or someone cancelled it (stopped, as written)."""
+        from compt.runfolder import now_iso
+        from compt.runner import sync_index
+
+        if folder.read_status().get("status") not in (
+                Status.QUEUED, Status.RUNNING, Status.STOPPED):
+            return
+        if job_state in REQUEUED:
+            folder.update_status(status=Status.QUEUED, pid=None, finished=None,
+                                 error=f"Slurm requeued its job ({job_state})")
+        elif job_state == "warned" or job_state in ENDED_BY_SLURM:
+            why = ("the Slurm job reached its time limit or was preempted"
+                   if job_state == "warned" else f"Slurm ended the job ({job_state})")
+            folder.update_status(status=Status.INTERRUPTED, finished=now_iso(), error=why)
+        elif folder.read_status().get("status") != Status.STOPPED:
+            folder.update_status(status=Status.STOPPED, finished=now_iso())
+        else:
+            return
+        sync_index(Path(self.runs_dir), self.run_id)
 
 
 # -- the executor ----------------------------------------------------------------------
@@ -337,7 +392,8 @@ class SlurmExecutor(Executor):
                              "submit from a cluster login node.") from None
         path = shlex.quote(str(PACKAGE_ROOT))
         executor.update_parameters(
-            job_name=f"compt-{name}", array_parallelism=max(1, jobs), signal_delay_s=60,
+            job_name=f"compt-{name}", array_parallelism=max(1, jobs),
+            signal_delay_s=WARNING_S if self.options.warning is None else self.options.warning,
             setup=[f"export PYTHONPATH={path}${{PYTHONPATH:+:$PYTHONPATH}}"],
             **{"time": None, **self.options.parameters()})  # None: the partition's limit
         quiet = io.StringIO()  # submitit prints sbatch's stderr too; we say it once, below
@@ -354,10 +410,13 @@ class SlurmExecutor(Executor):
         return [job.job_id for job in submitted]
 
     def state(self, launch: dict[str, Any], status: dict[str, Any]) -> JobState:
-        pid, host, since = owner({}, status)
-        if pid and host == HOST and not process_alive(pid, since):
-            return JobState(False, "training process gone")
         found = slurm_state(str(launch.get("job_id") or ""))
+        pid, host, since = owner({}, status)
+        # a dead training process ends the run unless Slurm will start the job again
+        # (requeued after a node failure: the old process is gone by design)
+        if pid and host == HOST and not process_alive(pid, since) and (
+                found is None or found[0] not in REQUEUED):
+            return JobState(False, "training process gone")
         if found is None:
             return JobState(None, "SUBMITTED")
         state, nodes, reason = found
@@ -368,8 +427,12 @@ class SlurmExecutor(Executor):
         if not job_id:
             return False
         found = slurm_state(job_id)
+        # a running job gets SIGTERM alone, no SIGKILL after the cluster's KillWait: the
+        # training checkpoints in its own time and the job ends by itself
+        grace = ["--signal=TERM"] if found is not None and found[0] == "RUNNING" else []
         try:
-            subprocess.run(["scancel", job_id], capture_output=True, timeout=30, check=True)
+            subprocess.run(["scancel", *grace, job_id], capture_output=True, timeout=30,
+                           check=True)
         except (OSError, subprocess.SubprocessError) as exc:
             raise ComptError(f"Could not cancel Slurm job {job_id}: {exc}") from None
         _sacct_cache.clear()

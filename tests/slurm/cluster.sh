@@ -55,11 +55,14 @@ install() {
 
 write_configs() {
     local cpus mem
-    cpus=$(nproc)
+    cpus=$(nproc --all)  # not $OMP_NUM_THREADS, which plain nproc reports
     mem=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
     if [[ -f /etc/slurm/slurm.conf ]] && ! grep -qF "$MARK" /etc/slurm/slurm.conf; then
         log "/etc/slurm/slurm.conf is not ours: using it as it is"; return 0
     fi
+    # a running cluster keeps the configuration it was started with: a changed slurm.conf
+    # under a running slurmctld makes it abort (and requeue) the running jobs on restart
+    if pid_alive "$STATE/slurmctld.pid" || pid_alive "$STATE/slurmd.pid"; then return 0; fi
     mkdir -p /etc/slurm "$STATE/ctld" "$STATE/d"
     cat >/etc/slurm/slurm.conf <<EOF
 $MARK
