@@ -347,6 +347,15 @@ def summarize(folder: RunFolder) -> Summary:
     return summary
 
 
+def _job_end(summary: Summary) -> Summary:
+    """An interrupted run of a scheduler's job with how the job ended next to it
+    (``TIMEOUT``, ``NODE_FAIL``, ``PREEMPTED``): why it stopped, and that retry resumes it."""
+    if summary.get("status") != Status.INTERRUPTED or not summary.get("job_id"):
+        return summary
+    launch = {"executor": summary.get("executor"), "job_id": summary.get("job_id")}
+    return {**summary, "job_state": job_state({}, launch).label}
+
+
 def _well_formed(run_id: str, summary: Any) -> bool:
     """An index entry a listing can use (anything else is skipped until reindex)."""
     return (isinstance(summary, dict) and summary.get("run_id") == run_id
@@ -497,7 +506,7 @@ class RunStore:
         tag: str | None = None,
     ) -> list[Summary]:
         """Summaries matching every given filter, newest first, with live status."""
-        rows = [self._live(s) if s.get("status") in ACTIVE else s
+        rows = [self._live(s) if s.get("status") in ACTIVE else _job_end(s)
                 for s in self._rows().values()]
         out = [
             s for s in rows if s is not None

@@ -239,6 +239,9 @@ def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
     assert wait_for(lambda: ended(store, run_id), 240, "the time limit") == "interrupted"
     assert "TIMEOUT" in store.get(run_id)["error"]
     assert (slurm_state(job) or ("",))[0] == "TIMEOUT"
+    assert [s.get("job_state") for s in store.list(status="interrupted")] == ["TIMEOUT"]
+    listed = compt_cli("ls", "--runs-dir", str(runs_dir)).stdout
+    assert "interrupted" in listed and "TIMEOUT" in listed  # compt ls, not only compt show
     done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
     assert done.returncode == 0 and "retrying 1 run(s)" in done.stdout, done.stderr
     assert launch_of(store, run_id)["job_id"] != job

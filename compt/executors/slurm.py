@@ -411,6 +411,8 @@ class SlurmExecutor(Executor):
 
     def state(self, launch: dict[str, Any], status: dict[str, Any]) -> JobState:
         found = slurm_state(str(launch.get("job_id") or ""))
+        if found is not None and found[0] not in ALIVE_STATES:  # over: TIMEOUT, FAILED...
+            return JobState(False, _label(*found))
         pid, host, since = owner({}, status)
         # a dead training process ends the run unless Slurm will start the job again
         # (requeued after a node failure: the old process is gone by design)
@@ -419,8 +421,7 @@ class SlurmExecutor(Executor):
             return JobState(False, "training process gone")
         if found is None:
             return JobState(None, "SUBMITTED")
-        state, nodes, reason = found
-        return JobState(state in ALIVE_STATES, _label(state, nodes, reason))
+        return JobState(True, _label(*found))
 
     def cancel(self, launch: dict[str, Any], status: dict[str, Any]) -> bool:
         job_id = str(launch.get("job_id") or "")
