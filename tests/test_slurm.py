@@ -230,10 +230,12 @@ def test_kill_9_is_interrupted_and_retry_resumes_to_the_same_scores(slurm, runs_
 def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
         slurm, runs_dir, tiny_cfg, wait_for):
     """warning=0: no USR2 before the limit, Slurm's SIGTERM at the limit is all it gets."""
-    options = SlurmOptions(time="1", warning=0)
+    options = SlurmOptions(time="1", warning=0, setup=[f"touch {runs_dir}/setup-ran"])
     run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor(options))
     store = RunStore(runs_dir)
     job = launch_of(store, run_id)["job_id"]
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    assert (runs_dir / "setup-ran").exists()  # the setup lines ran before the job
     assert "#SBATCH --signal=USR2@0" in (runs_dir / run_id / "slurm" / f"{job}_submission.sh"
                                          ).read_text()
     assert wait_for(lambda: ended(store, run_id), 240, "the time limit") == "interrupted"
@@ -406,7 +408,9 @@ def test_slurm_options_from_the_config_file_and_the_command_line(tmp_path):
     config = tmp_path / "sweep.toml"
     config.write_text('k = 8\n[slurm]\npartition = "gpu"\ncpus = 4\ntime = "2:00:00"\n'
                       'extra = ["--constraint=a100"]\n')
-    executor = build_executor("slurm", config, ["time=30", "qos=high", "extra=--exclusive"])
+    executor = build_executor("slurm", config, ["time=30", "qos=high", "extra=--exclusive",
+                                                "setup=module load cuda", "warning=300"])
+    assert executor.options.setup == ["module load cuda"] and executor.options.warning == 300
     params = executor.options.parameters()
     assert params["partition"] == "gpu" and params["cpus_per_task"] == 4
     assert params["time"] == 30 and params["qos"] == "high"
@@ -417,6 +421,7 @@ def test_slurm_options_from_the_config_file_and_the_command_line(tmp_path):
     assert build_config(config).k == 8  # the [slurm] table is not a run setting
     assert load_sweep(config)[0].k == 8
     for bad, message in ((["cpus=two"], "whole number"), (["partiton=gpu"], "Unknown Slurm"),
+                         (["warning=-1"], "at least 0"),
                          (["mem=lots"], "size like"), (["extra=constraint"], "--name")):
         with pytest.raises(ComptError, match=message):
             build_executor("slurm", None, bad)

@@ -43,6 +43,7 @@ ALIVE_STATES = frozenset({
 ENDED_BY_SLURM = frozenset({"TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"})
 # Slurm put the job back in the queue: it will start (and resume the run) again
 REQUEUED = frozenset({"REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "PENDING"})
+LISTS = ("extra", "setup")  # options that --slurm key=value adds to, one entry each time
 WARNING_S = 120  # the default warning before the time limit (a checkpoint's time, and more)
 SACCT_CACHE_S = 1.0
 _sacct_cache: dict[str, tuple[float, dict[str, tuple[str, str, str]]]] = {}
@@ -98,6 +99,8 @@ class SlurmOptions:
     # (--signal=USR2@N); 0: no warning
     warning: int | None = None
     extra: list[str] = field(default_factory=list)  # more sbatch flags: --constraint=a100
+    # shell lines run in the job before the training: module load cuda, source venv/...
+    setup: list[str] = field(default_factory=list)
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any], where: str = "the [slurm] options"
@@ -120,7 +123,7 @@ class SlurmOptions:
                 raise ComptError(f"Slurm option '{text}' must look like key=value "
                                  f"(for example partition=gpu).")
             key = key.strip().replace("-", "_")
-            values[key] = [*values.get("extra", []), value] if key == "extra" else value
+            values[key] = [*values.get(key, []), value] if key in LISTS else value
         return self.from_mapping(values, "--slurm")
 
     def check(self) -> None:
@@ -143,6 +146,11 @@ class SlurmOptions:
             self.extra = shlex.split(self.extra)
         for text in self.extra:
             _extra_flag(text)
+        if isinstance(self.setup, str):
+            self.setup = [self.setup]
+        if not all(isinstance(line, str) and "\n" not in line for line in self.setup):
+            raise ComptError("Slurm option setup must be shell lines, one per entry "
+                             "(for example setup = [\"module load cuda\"]).")
 
     def parameters(self) -> dict[str, Any]:
         """submitit's SlurmExecutor parameters for these options."""
@@ -394,7 +402,8 @@ class SlurmExecutor(Executor):
         executor.update_parameters(
             job_name=f"compt-{name}", array_parallelism=max(1, jobs),
             signal_delay_s=WARNING_S if self.options.warning is None else self.options.warning,
-            setup=[f"export PYTHONPATH={path}${{PYTHONPATH:+:$PYTHONPATH}}"],
+            setup=[f"export PYTHONPATH={path}${{PYTHONPATH:+:$PYTHONPATH}}",
+                   *self.options.setup],
             **{"time": None, **self.options.parameters()})  # None: the partition's limit
         quiet = io.StringIO()  # submitit prints sbatch's stderr too; we say it once, below
         try:
