@@ -250,6 +250,29 @@ def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
     stop(run_id, runs_dir)
 
 
+def test_resubmit_resumes_after_a_time_limit_warning_as_often_as_allowed(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    run_id = launch_run(long_run(tiny_cfg), runs_dir,
+                        executor=SlurmExecutor(SlurmOptions(resubmit=1)))
+    store = RunStore(runs_dir)
+    folder = store.folder(run_id)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    first = launch_of(store, run_id)["job_id"]
+    # what Slurm sends to the job's step before the time limit (--signal=USR2@120)
+    subprocess.run(["scancel", "--signal=USR2", f"{first}.0"], check=True)
+    wait_for(lambda: launch_of(store, run_id)["job_id"] != first, 60, "a new job")
+    assert launch_of(store, run_id)["resubmits"] == 1
+    assert store.get(run_id)["status"] in ("queued", "running")  # never interrupted
+    wait_for(lambda: "resumed from checkpoint at step" in folder.log_path.read_text(), 120,
+             "the new job to resume the run")
+    assert "resumed from checkpoint at step 0" not in folder.log_path.read_text()
+    second = launch_of(store, run_id)["job_id"]
+    wait_for(lambda: store.get(run_id)["status"] == "running", 60, "the run to train again")
+    subprocess.run(["scancel", "--signal=USR2", f"{second}.0"], check=True)
+    assert wait_for(lambda: ended(store, run_id), 60, "the second warning") == "interrupted"
+    assert launch_of(store, run_id)["job_id"] == second  # resubmit=1: once
+
+
 def test_compt_stop_gives_a_running_job_all_the_time_it_needs(slurm, runs_dir, tiny_cfg,
                                                               wait_for):
     """SIGTERM alone, no SIGKILL after KillWait: the job ends by itself, not cancelled."""

@@ -98,6 +98,9 @@ class SlurmOptions:
     # seconds before the time limit at which the training is told to checkpoint and stop
     # (--signal=USR2@N); 0: no warning
     warning: int | None = None
+    # new jobs submitted by themselves after a time limit or preemption (resuming the
+    # run from its checkpoint) before the run is left interrupted
+    resubmit: int | None = None
     extra: list[str] = field(default_factory=list)  # more sbatch flags: --constraint=a100
     # shell lines run in the job before the training: module load cuda, source venv/...
     setup: list[str] = field(default_factory=list)
@@ -127,7 +130,7 @@ class SlurmOptions:
         return self.from_mapping(values, "--slurm")
 
     def check(self) -> None:
-        for name, least in (("cpus", 1), ("gpus", 1), ("warning", 0)):
+        for name, least in (("cpus", 1), ("gpus", 1), ("warning", 0), ("resubmit", 0)):
             value = getattr(self, name)
             if value is not None:
                 try:
@@ -324,6 +327,8 @@ class TrainJob:
         if job_state in REQUEUED:
             folder.update_status(status=Status.QUEUED, pid=None, finished=None,
                                  error=f"Slurm requeued its job ({job_state})")
+        elif (job_state == "warned" or job_state in ENDED_BY_SLURM) and self._resubmit(folder):
+            pass
         elif job_state == "warned" or job_state in ENDED_BY_SLURM:
             why = ("the Slurm job reached its time limit or was preempted"
                    if job_state == "warned" else f"Slurm ended the job ({job_state})")
@@ -333,6 +338,22 @@ class TrainJob:
         else:
             return
         sync_index(Path(self.runs_dir), self.run_id)
+
+    def _resubmit(self, folder: Any) -> bool:
+        """Submit the run again (it resumes from its checkpoint) while the ``resubmit``
+        option allows; False when it does not, or Slurm refuses."""
+        launch = dict(folder.read_launch())
+        done = int(launch.get("resubmits") or 0)
+        executor = SlurmExecutor(SlurmExecutor.from_launch(launch).options, resubmits=done + 1)
+        if done >= (executor.options.resubmit or 0):
+            return False
+        folder.update_status(status=Status.QUEUED, pid=None, finished=None, error=None)
+        try:
+            executor.submit(Path(self.runs_dir), [self.run_id], 1)
+        except ComptError:
+            folder.update_status(status=Status.STOPPED)  # _record_why goes on from here
+            return False
+        return True
 
 
 # -- the executor ----------------------------------------------------------------------
@@ -347,8 +368,9 @@ class SlurmExecutor(Executor):
     # (submitit's default too); a cap of 1 would run a sweep one cell at a time
     default_jobs = 256
 
-    def __init__(self, options: SlurmOptions | None = None) -> None:
+    def __init__(self, options: SlurmOptions | None = None, resubmits: int = 0) -> None:
         self.options = options or SlurmOptions()
+        self.resubmits = resubmits  # recorded in launch.json: the count of resubmit's
 
     @classmethod
     def from_launch(cls, launch: dict[str, Any]) -> SlurmExecutor:
@@ -382,6 +404,7 @@ class SlurmExecutor(Executor):
                 "by": f"sweep {name}" if name else "launcher", "submitted_from": HOST,
                 "options": {k: v for k, v in asdict(self.options).items()
                             if v not in (None, [])},
+                **({"resubmits": self.resubmits} if self.resubmits else {}),
             })
 
     def _submit(self, folder: Path, calls: list[TrainJob], jobs: int, name: str) -> list[str]:
