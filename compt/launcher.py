@@ -39,7 +39,7 @@ from compt.executors.local import HOST, LocalExecutor, process_alive
 from compt.files import atomic_write_json, read_json
 from compt.names import QUEUES_DIR, check_group, check_run_id
 from compt.runfolder import ACTIVE, RunFolder, Status, create_run_folder, new_run_id, now_iso
-from compt.store import RunStore, live_state
+from compt.store import RunStore, job_line, job_state, live_state
 
 POLL_S = 0.5
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -320,6 +320,11 @@ def _prepare_retry(store: RunStore, run_id: str) -> None:
     if state == Status.DONE:
         raise ComptError(f"Run '{run_id}' finished; start a new run to train it again.")
     folder = store.folder(run_id)
+    launch = folder.read_launch()
+    if launch.get("job_id") and job_state(folder.read_status(), launch).alive:
+        raise ComptError(  # one run, one live job: a requeued job resumes it by itself
+            f"Run '{run_id}' still has a live job ({job_line(folder.read_status(), launch)}); "
+            f"it resumes the run by itself, or compt stop {run_id} cancels it.")
     folder.launch_path.unlink(missing_ok=True)  # its old owner is dead; the new one records
     folder.update_status(status=Status.QUEUED, error=None, finished=None, pid=None)
 

@@ -203,8 +203,12 @@ def live_state(status: RunStatus, launch: Launch) -> tuple[str, int | None]:
     state = status.get("status") or Status.QUEUED
     pid = (status.get("pid") or launch.get("pid")) if state == Status.RUNNING \
         else launch.get("pid")
-    if state in ACTIVE and job_state(status, launch).alive is False:
-        state = Status.INTERRUPTED
+    if state in ACTIVE or (state == Status.STOPPED and launch.get("job_id")):
+        job = job_state(status, launch)
+        if job.run_status:  # e.g. a time limit that killed the training mid-stop
+            state = job.run_status
+        elif state in ACTIVE and job.alive is False:
+            state = Status.INTERRUPTED
     return str(state), pid
 
 
@@ -348,12 +352,17 @@ def summarize(folder: RunFolder) -> Summary:
 
 
 def _job_end(summary: Summary) -> Summary:
-    """An interrupted run of a scheduler's job with how the job ended next to it
-    (``TIMEOUT``, ``NODE_FAIL``, ``PREEMPTED``): why it stopped, and that retry resumes it."""
-    if summary.get("status") != Status.INTERRUPTED or not summary.get("job_id"):
+    """An interrupted or stopped run of a scheduler's job with how the job ended next to it
+    (``TIMEOUT``, ``NODE_FAIL``, ``PREEMPTED``): why it stopped, and that retry resumes it.
+    A stopped run whose job the scheduler ended is interrupted (see ``live_state``)."""
+    if summary.get("status") not in (Status.INTERRUPTED, Status.STOPPED) \
+            or not summary.get("job_id"):
         return summary
     launch = {"executor": summary.get("executor"), "job_id": summary.get("job_id")}
-    return {**summary, "job_state": job_state({}, launch).label}
+    job = job_state({}, launch)
+    if summary["status"] == Status.STOPPED and not job.run_status:
+        return summary
+    return {**summary, "status": job.run_status or summary["status"], "job_state": job.label}
 
 
 def _well_formed(run_id: str, summary: Any) -> bool:
@@ -571,8 +580,8 @@ class RunStore:
         ``unstarted``: the caller knows no process owns the run yet (a sweep undoing itself).
         """
         folder = RunFolder(self.runs_dir / check_run_id(run_id))
-        if folder.exists() and not unstarted:
-            state = summarize(folder)["status"]
+        if folder.exists():
+            state = None if unstarted else summarize(folder)["status"]
             if state in ACTIVE:
                 raise ComptError(
                     f"Run '{run_id}' is {state}; stop it first (compt stop {run_id}).")

@@ -22,10 +22,14 @@ class JobState:
     ``alive``: False only when the job is known to be over (its run can no longer change
     state by itself); None when the executor cannot tell (another host, no record yet).
     ``label``: the executor's own words, shown next to compt's status ("PENDING (Priority)").
+    ``run_status``: the status the job's end implies for a run whose own record says
+    ``stopped`` or is stale (its training was killed before it could write), e.g.
+    ``interrupted`` when the scheduler ended the job at its time limit; None: no opinion.
     """
 
     alive: bool | None
     label: str = ""
+    run_status: str | None = None
 
 
 class Executor(ABC):

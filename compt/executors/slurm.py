@@ -225,18 +225,16 @@ def _label(state: str, nodes: str, reason: str) -> str:
 
 
 def own_job_state() -> str | None:
-    """The state slurmctld gives the job this process runs in (TIMEOUT, REQUEUED, ...);
-    None outside a job or when slurmctld does not answer."""
-    job = os.environ.get("SLURM_JOB_ID")
-    if not job:
+    """The state Slurm gives the job this process runs in (TIMEOUT, REQUEUED, ...) as
+    sacct has it (scontrol says only COMPLETING while the job is being ended); None
+    outside a job or when sacct does not answer."""
+    from submitit import JobEnvironment
+
+    if not os.environ.get("SLURM_JOB_ID"):
         return None
-    try:
-        out = subprocess.run(["scontrol", "show", "job", "-o", job], capture_output=True,
-                             text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    match = re.search(r"\bJobState=(\S+)", out)
-    return match.group(1) if match else None
+    _sacct_cache.clear()
+    found = slurm_state(JobEnvironment().job_id)
+    return found[0] if found else None
 
 
 # -- the job ---------------------------------------------------------------------------
@@ -444,7 +442,8 @@ class SlurmExecutor(Executor):
     def state(self, launch: dict[str, Any], status: dict[str, Any]) -> JobState:
         found = slurm_state(str(launch.get("job_id") or ""))
         if found is not None and found[0] not in ALIVE_STATES:  # over: TIMEOUT, FAILED...
-            return JobState(False, _label(*found))
+            return JobState(False, _label(*found),
+                            Status.INTERRUPTED if found[0] in ENDED_BY_SLURM else None)
         pid, host, since = owner({}, status)
         # a dead training process ends the run unless Slurm will start the job again
         # (requeued after a node failure: the old process is gone by design)
