@@ -239,7 +239,6 @@ def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
     assert "#SBATCH --signal=USR2@0" in (runs_dir / run_id / "slurm" / f"{job}_submission.sh"
                                          ).read_text()
     assert wait_for(lambda: ended(store, run_id), 240, "the time limit") == "interrupted"
-    assert "TIMEOUT" in store.get(run_id)["error"]
     assert (slurm_state(job) or ("",))[0] == "TIMEOUT"
     assert [s.get("job_state") for s in store.list(status="interrupted")] == ["TIMEOUT"]
     listed = compt_cli("ls", "--runs-dir", str(runs_dir)).stdout
@@ -507,3 +506,24 @@ def test_ls_shows_the_job_column_only_when_a_run_has_a_job():
     assert "job" not in render([base]).split("\n")[0]
     text = render([{**base, "job_state": "PENDING (Priority)"}, {**base, "run_id": "r2"}])
     assert "job" in text.split("\n")[0] and "PENDING (Priority)" in text
+
+
+def test_slurms_double_sigterm_is_one_stop_request_and_a_later_one_aborts(monkeypatch):
+    """Slurm sends SIGTERM to the job and to its step at once: the training must still
+    checkpoint (a second signal a moment later is a person who wants out now)."""
+    from types import SimpleNamespace
+
+    from compt import runner
+
+    clock = [100.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    stop = runner.StopSignal()
+    trainer = SimpleNamespace(stop_requested=False)
+    stop.attach(trainer)
+    stop(signal.SIGTERM, None)
+    assert trainer.stop_requested
+    clock[0] += 0.01
+    stop(signal.SIGTERM, None)  # Slurm's repeat: no abort, the checkpoint comes
+    clock[0] += 5
+    with pytest.raises(runner._Abort):
+        stop(signal.SIGTERM, None)
