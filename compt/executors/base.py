@@ -24,7 +24,8 @@ class JobState:
     ``label``: the executor's own words, shown next to compt's status ("PENDING (Priority)").
     ``run_status``: the status the job's end implies for a run whose own record says
     ``stopped`` or is stale (its training was killed before it could write), e.g.
-    ``interrupted`` when the scheduler ended the job at its time limit; None: no opinion.
+    ``interrupted`` when the scheduler ended the job at its time limit, ``queued`` when it
+    requeued the job (it resumes the run by itself); None: no opinion.
     """
 
     alive: bool | None

@@ -41,8 +41,8 @@ ALIVE_STATES = frozenset({
 })
 # Slurm ended the job before the run could finish: the run is resumable (interrupted)
 ENDED_BY_SLURM = frozenset({"TIMEOUT", "PREEMPTED", "NODE_FAIL", "DEADLINE", "OUT_OF_MEMORY"})
-# Slurm put the job back in the queue: it will start (and resume the run) again
-REQUEUED = frozenset({"REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "PENDING"})
+# the job waits to start (again): a run it left stopped was requeued, not cancelled
+WAITING = frozenset({"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"})
 LISTS = ("extra", "setup")  # options that --slurm key=value adds to, one entry each time
 WARNING_S = 120  # the default warning before the time limit (a checkpoint's time, and more)
 SACCT_CACHE_S = 1.0
@@ -224,19 +224,6 @@ def _label(state: str, nodes: str, reason: str) -> str:
     return state
 
 
-def own_job_state() -> str | None:
-    """The state Slurm gives the job this process runs in (TIMEOUT, REQUEUED, ...) as
-    sacct has it (scontrol says only COMPLETING while the job is being ended); None
-    outside a job or when sacct does not answer."""
-    from submitit import JobEnvironment
-
-    if not os.environ.get("SLURM_JOB_ID"):
-        return None
-    _sacct_cache.clear()
-    found = slurm_state(JobEnvironment().job_id)
-    return found[0] if found else None
-
-
 # -- the job ---------------------------------------------------------------------------
 
 
@@ -246,12 +233,12 @@ class TrainJob:
 
     A finished run is left alone, and so is a stopped one (stopped while pending) unless
     Slurm requeued this job; so is a run whose launch.json names another job (this one
-    was superseded, e.g. requeued after ``compt retry`` submitted a new one): one run, one
-    live job. On the time-limit warning (``--signal=USR2@warning``) the training is asked
-    to stop; it checkpoints. When the job ends by Slurm's hand (time limit, preemption,
-    node failure, with or without the warning) the run ends ``interrupted`` (resumable,
-    ``retry --failed`` takes it), and ``queued`` when Slurm requeued the job; a
-    ``scancel`` or ``compt stop`` leaves it ``stopped``.
+    was superseded): one run, one live job. On the time-limit warning
+    (``--signal=USR2@warning``) the training is asked to stop; it checkpoints, and the run
+    is resubmitted (the ``resubmit`` option) or ends ``interrupted``. Whatever ends the job
+    without that warning (a time limit, a requeue, ``scancel``) kills this process with it
+    (srun ends its task at once), so what the run's end means is read afterwards from
+    sacct by :meth:`SlurmExecutor.state`, not written here.
     """
 
     runs_dir: str
@@ -275,7 +262,7 @@ class TrainJob:
         argv = run_argv(runs_dir, self.run_id, folder.checkpoint_path.is_file())
         usr_sig = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
         cut_short: list[int] = []  # the time-limit warning came
-        terminated: list[int] = []  # Slurm's SIGTERM came (to every process of the step)
+        terminated: list[int] = []  # a SIGTERM alone (compt stop) came to the whole step
         child: list[subprocess.Popen] = []
 
         def out_of_time(signum: int, frame: Any) -> None:
@@ -291,7 +278,7 @@ class TrainJob:
                                                   lambda n, f: terminated.append(n))}
         try:
             code = 128 + signal.SIGTERM
-            if not terminated:  # not cancelled while starting
+            if not terminated:  # else stopped while starting: never start the training
                 with open(folder.log_path, "ab") as log:
                     child.append(subprocess.Popen(  # noqa: S603 - an argument list, never a shell
                         argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
@@ -305,33 +292,28 @@ class TrainJob:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        if cut_short or terminated:
-            self._record_why(folder, "warned" if cut_short else own_job_state())
+        self._after(folder, warned=bool(cut_short))
         # 128 + SIGTERM: a SIGTERM (ours or Slurm's) stopped the training cleanly and saved
         # the run (compt.runner); that is no failure of the job
         if code not in (0, 128 + signal.SIGTERM):
             raise RuntimeError(f"compt exited with status {code}; see {folder.log_path}")
         return code
 
-    def _record_why(self, folder: Any, job_state: str | None) -> None:
-        """After a signal stopped the training: say whether Slurm will run it again
-        (queued), ended it (interrupted), or someone cancelled it (stopped, as written)."""
+    def _after(self, folder: Any, warned: bool) -> None:
+        """A run the training left unfinished: resubmitted or interrupted after the
+        time-limit warning, stopped when it was never started."""
         from compt.runfolder import now_iso
         from compt.runner import sync_index
 
         if folder.read_status().get("status") not in (
                 Status.QUEUED, Status.RUNNING, Status.STOPPED):
             return
-        if job_state in REQUEUED:
-            folder.update_status(status=Status.QUEUED, pid=None, finished=None,
-                                 error=f"Slurm requeued its job ({job_state})")
-        elif (job_state == "warned" or job_state in ENDED_BY_SLURM) and self._resubmit(folder):
+        if warned and self._resubmit(folder):
             pass
-        elif job_state == "warned" or job_state in ENDED_BY_SLURM:
-            why = ("the Slurm job reached its time limit or was preempted"
-                   if job_state == "warned" else f"Slurm ended the job ({job_state})")
-            folder.update_status(status=Status.INTERRUPTED, finished=now_iso(), error=why)
-        elif folder.read_status().get("status") != Status.STOPPED:
+        elif warned:
+            folder.update_status(status=Status.INTERRUPTED, finished=now_iso(),
+                                 error="the Slurm job reached its time limit or was preempted")
+        elif folder.read_status().get("status") == Status.QUEUED:
             folder.update_status(status=Status.STOPPED, finished=now_iso())
         else:
             return
@@ -349,8 +331,7 @@ class TrainJob:
         try:
             executor.submit(Path(self.runs_dir), [self.run_id], 1)
         except ComptError:
-            folder.update_status(status=Status.STOPPED)  # _record_why goes on from here
-            return False
+            return False  # left to _after: interrupted
         return True
 
 
@@ -444,15 +425,16 @@ class SlurmExecutor(Executor):
         if found is not None and found[0] not in ALIVE_STATES:  # over: TIMEOUT, FAILED...
             return JobState(False, _label(*found),
                             Status.INTERRUPTED if found[0] in ENDED_BY_SLURM else None)
+        # a job that waits to start again after its run's training ended was requeued
+        # (a node failure, a preemption, scontrol requeue): it resumes the run by itself
+        requeued = found is not None and found[0] in WAITING and status.get("status") in (
+            Status.RUNNING, Status.STOPPED)
         pid, host, since = owner({}, status)
-        # a dead training process ends the run unless Slurm will start the job again
-        # (requeued after a node failure: the old process is gone by design)
-        if pid and host == HOST and not process_alive(pid, since) and (
-                found is None or found[0] not in REQUEUED):
+        if pid and host == HOST and not process_alive(pid, since) and not requeued:
             return JobState(False, "training process gone")
         if found is None:
             return JobState(None, "SUBMITTED")
-        return JobState(True, _label(*found))
+        return JobState(True, _label(*found), Status.QUEUED if requeued else None)
 
     def cancel(self, launch: dict[str, Any], status: dict[str, Any]) -> bool:
         job_id = str(launch.get("job_id") or "")
@@ -468,6 +450,11 @@ class SlurmExecutor(Executor):
         except (OSError, subprocess.SubprocessError) as exc:
             raise ComptError(f"Could not cancel Slurm job {job_id}: {exc}") from None
         _sacct_cache.clear()
+        if not grace:  # until sacct has it, a cancelled pending job would read requeued
+            deadline = time.monotonic() + 10
+            while (slurm_state(job_id) or ("",))[0] in WAITING and time.monotonic() < deadline:
+                time.sleep(0.2)
+                _sacct_cache.clear()
         return (status.get("status") == Status.RUNNING
                 or (found is not None and found[0] == "RUNNING"))
 
