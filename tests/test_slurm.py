@@ -243,8 +243,8 @@ def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
              "the time limit to interrupt the run")
     assert (slurm_state(job) or ("",))[0] == "TIMEOUT"
     assert [s.get("job_state") for s in store.list(status="interrupted")] == ["TIMEOUT"]
-    listed = compt_cli("ls", "--runs-dir", str(runs_dir)).stdout
-    assert "interrupted" in listed and "TIMEOUT" in listed  # compt ls, not only compt show
+    listed = json.loads(compt_cli("ls", "--format", "json", "--runs-dir", str(runs_dir)).stdout)
+    assert [(r["status"], r["job_state"]) for r in listed] == [("interrupted", "TIMEOUT")]
     done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
     assert done.returncode == 0 and "retrying 1 run(s)" in done.stdout, done.stderr
     assert launch_of(store, run_id)["job_id"] != job
