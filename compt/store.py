@@ -354,12 +354,13 @@ def summarize(folder: RunFolder) -> Summary:
 def _job_end(summary: Summary) -> Summary:
     """An interrupted or stopped run of a scheduler's job with how the job ended next to it
     (``TIMEOUT``, ``NODE_FAIL``, ``PREEMPTED``): why it stopped, and that retry resumes it.
-    A stopped run whose job the scheduler ended is interrupted (see ``live_state``)."""
+    A stopped run whose job the scheduler ended (or requeued) is interrupted (or queued),
+    as in ``live_state``."""
     if summary.get("status") not in (Status.INTERRUPTED, Status.STOPPED) \
             or not summary.get("job_id"):
         return summary
     launch = {"executor": summary.get("executor"), "job_id": summary.get("job_id")}
-    job = job_state({}, launch)
+    job = job_state({"status": summary["status"]}, launch)
     if summary["status"] == Status.STOPPED and not job.run_status:
         return summary
     return {**summary, "status": job.run_status or summary["status"], "job_state": job.label}
