@@ -302,6 +302,7 @@ def test_a_requeued_job_stays_the_runs_one_live_job(slurm, runs_dir, tiny_cfg, w
              "the requeue to stop the training")
     wait_for(lambda: store.get(run_id)["status"] == "queued", 30,
              f"the run to be queued again (it is {store.get(run_id)['status']})")
+    assert [s["status"] for s in store.list()] == ["queued"]  # compt ls, the TUI
     done = compt_cli("retry", run_id, "--runs-dir", str(runs_dir))
     assert done.returncode == 2 and "nothing to retry yet" in done.stderr, done.stderr
     assert launch_of(store, run_id)["job_id"] == job  # no second job
