@@ -216,6 +216,18 @@ def slurm_state(job_id: str) -> tuple[str, str, str] | None:
     return _sacct(job_id.split("_")[0]).get(job_id)
 
 
+def ctld_state(job_id: str) -> str | None:
+    """The job's state as slurmctld has it now (sacct may lag behind a requeued job's
+    cancel for minutes); None when slurmctld does not know the job (any more)."""
+    try:
+        out = subprocess.run(["scontrol", "show", "job", "-o", job_id], capture_output=True,
+                             text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"\bJobState=(\S+)", out)
+    return match.group(1) if match else None
+
+
 def _label(state: str, nodes: str, reason: str) -> str:
     if state == "PENDING" and reason and reason != "None":
         return f"PENDING ({reason})"
@@ -429,6 +441,10 @@ class SlurmExecutor(Executor):
         # (a node failure, a preemption, scontrol requeue): it resumes the run by itself
         requeued = found is not None and found[0] in WAITING and status.get("status") in (
             Status.RUNNING, Status.STOPPED)
+        if requeued:  # unless slurmctld knows it was cancelled since
+            now = ctld_state(str(launch.get("job_id")))
+            if now is not None and now not in WAITING and now != "COMPLETING":
+                return JobState(now in ALIVE_STATES, now)
         pid, host, since = owner({}, status)
         if pid and host == HOST and not process_alive(pid, since) and not requeued:
             return JobState(False, "training process gone")
@@ -450,11 +466,6 @@ class SlurmExecutor(Executor):
         except (OSError, subprocess.SubprocessError) as exc:
             raise ComptError(f"Could not cancel Slurm job {job_id}: {exc}") from None
         _sacct_cache.clear()
-        if not grace:  # until sacct has it, a cancelled pending job would read requeued
-            deadline = time.monotonic() + 10
-            while (slurm_state(job_id) or ("",))[0] in WAITING and time.monotonic() < deadline:
-                time.sleep(0.2)
-                _sacct_cache.clear()
         return (status.get("status") == Status.RUNNING
                 or (found is not None and found[0] == "RUNNING"))
 
