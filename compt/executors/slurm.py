@@ -437,10 +437,10 @@ class SlurmExecutor(Executor):
         if found is not None and found[0] not in ALIVE_STATES:  # over: TIMEOUT, FAILED...
             return JobState(False, _label(*found),
                             Status.INTERRUPTED if found[0] in ENDED_BY_SLURM else None)
-        # a job that waits to start again after its run's training ended was requeued
+        # a job that waits to start again after its run's training began was requeued
         # (a node failure, a preemption, scontrol requeue): it resumes the run by itself
-        requeued = found is not None and found[0] in WAITING and status.get("status") in (
-            Status.RUNNING, Status.STOPPED)
+        requeued = found is not None and found[0] in WAITING and status.get("status") not in (
+            None, Status.QUEUED)
         if requeued:  # unless slurmctld knows it was cancelled since
             now = ctld_state(str(launch.get("job_id")))
             if now is not None and now not in WAITING and now != "COMPLETING":
