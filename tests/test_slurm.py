@@ -313,7 +313,8 @@ def test_a_requeued_job_stays_the_runs_one_live_job(slurm, runs_dir, tiny_cfg, w
     assert done.returncode == 2 and "nothing to retry yet" in done.stderr, done.stderr
     assert launch_of(store, run_id)["job_id"] == job  # no second job
     assert stop(run_id, runs_dir) == [run_id]
-    assert store.get(run_id)["status"] == "stopped"
+    # (queued while slurmctld is still completing the cancel of the requeued job)
+    wait_for(lambda: store.get(run_id)["status"] == "stopped", 30, "the run stopped")
     assert ctld_state(job) == "CANCELLED"  # (sacct may say REQUEUED for minutes)
 
 
