@@ -32,7 +32,7 @@ from compt.executors.local import (
 from compt.files import read_json
 from compt.names import check_group, check_run_id
 from compt.runfolder import ACTIVE, RunFolder, Status, create_run_folder, new_run_id, now_iso
-from compt.store import RunStore, live_state
+from compt.store import RunStore, job_line, job_state, live_state
 
 
 def new_group_id(kind: str = "sweep") -> str:
@@ -79,23 +79,26 @@ def launch_run(cfg: Any, runs_dir: Path | str, group: str | None = None,
 # -- the queue ---------------------------------------------------------------------------
 
 
-def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int = 1,
+def launch_sweep(configs: Iterable[Any], runs_dir: Path | str, jobs: int | None = None,
                  group: str | None = None, executor: Executor | None = None
                  ) -> tuple[str, list[str]]:
     """Queue one run per config under a shared group and start them, ``jobs`` at a time
-    (default: a local queue process; ``executor``: e.g. one Slurm job array)."""
+    (default: a local queue process; ``executor``: e.g. one Slurm job array; no ``jobs``:
+    the executor's ``default_jobs``)."""
     runs_dir = Path(runs_dir).absolute()
     group = check_group(group or new_group_id())
     refuse_running_queue(runs_dir, group)
+    executor = executor or LocalExecutor()
+    jobs = executor.default_jobs if jobs is None else jobs
     if jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     store, ids = RunStore(runs_dir), []
     try:
         for cfg in configs:
             ids.append(_new_folder(runs_dir, dataclasses.replace(cfg, group=group), None).run_id)
-        store.sync_many(ids)
         if ids:
-            (executor or LocalExecutor()).submit(runs_dir, ids, jobs, group)
+            executor.submit(runs_dir, ids, jobs, group)
+            store.sync_many(ids)  # after submitting: the index then names each run's job
     except BaseException:
         _discard_unstarted(store, ids)
         raise
@@ -179,6 +182,11 @@ def _prepare_retry(store: RunStore, run_id: str) -> None:
     if state == Status.DONE:
         raise ComptError(f"Run '{run_id}' finished; start a new run to train it again.")
     folder = store.folder(run_id)
+    launch = folder.read_launch()
+    if launch.get("job_id") and job_state(folder.read_status(), launch).alive:
+        raise ComptError(  # one run, one live job: a requeued job resumes it by itself
+            f"Run '{run_id}' still has a live job ({job_line(folder.read_status(), launch)}); "
+            f"it resumes the run by itself, or compt stop {run_id} cancels it.")
     folder.launch_path.unlink(missing_ok=True)  # its old owner is dead; the new one records
     folder.update_status(status=Status.QUEUED, error=None, finished=None, pid=None)
 
@@ -199,9 +207,10 @@ def retry(run_id: str, runs_dir: Path | str) -> str:
     return run_id
 
 
-def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
-    """Retry every failed or interrupted run, ``jobs`` at a time: one local queue, or one
-    submission per executor the runs were launched with (a Slurm job array)."""
+def retry_failed(runs_dir: Path | str, jobs: int | None = None) -> list[str]:
+    """Retry every failed or interrupted run, ``jobs`` at a time (None: each executor's
+    ``default_jobs``): one local queue, or one submission per executor the runs were
+    launched with (a Slurm job array)."""
     runs_dir = Path(runs_dir).absolute()
     store = RunStore(runs_dir)
     ids = [s["run_id"] for s in reversed(store.list())
@@ -214,8 +223,10 @@ def retry_failed(runs_dir: Path | str, jobs: int = 1) -> list[str]:
         by_executor.setdefault(json.dumps(how, sort_keys=True), []).append(run_id)
     for run_id in ids:
         _prepare_retry(store, run_id)
-    if ids:
-        store.sync_many(ids)
     for key, group in by_executor.items():
-        executor_for(json.loads(key)).submit(runs_dir, group, jobs, new_group_id("retry"))
+        executor = executor_for(json.loads(key))
+        executor.submit(runs_dir, group, executor.default_jobs if jobs is None else jobs,
+                        new_group_id("retry"))
+    if ids:
+        store.sync_many(ids)  # after submitting: the index then names each run's new job
     return ids

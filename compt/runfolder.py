@@ -138,6 +138,7 @@ class Launch(TypedDict, total=False):
     job_id: str
     submitted_from: str
     options: dict[str, Any]
+    resubmits: int  # Slurm: how many times compt resubmitted the run by itself
 
 
 class Meta(TypedDict, total=False):

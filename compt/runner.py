@@ -70,14 +70,23 @@ class StopSignal:
     no step boundary to wait for and can take minutes.
     """
 
+    # Slurm delivers its SIGTERM twice within milliseconds (to the job and to its step, at
+    # a time limit or a scancel): a repeat this soon is the same request, not a second one
+    REPEAT_S = 1.0
+
     def __init__(self) -> None:
         self.signum: int | None = None
         self.trainer = None
         self.training = False
+        self.first_at = 0.0
 
     def __call__(self, signum, frame) -> None:
         first = self.signum is None
+        if not first and time.monotonic() - self.first_at < self.REPEAT_S \
+                and self.trainer is not None and self.trainer.stop_requested:
+            return
         self.signum = self.signum or signum
+        self.first_at = self.first_at or time.monotonic()
         if first and self.training and self.trainer is not None:
             self.trainer.stop_requested = True
             return

@@ -206,8 +206,12 @@ def live_state(status: RunStatus, launch: Launch) -> tuple[str, int | None]:
     state = status.get("status") or Status.QUEUED
     pid = (status.get("pid") or launch.get("pid")) if state == Status.RUNNING \
         else launch.get("pid")
-    if state in ACTIVE and job_state(status, launch).alive is False:
-        state = Status.INTERRUPTED
+    if state in ACTIVE or (state == Status.STOPPED and launch.get("job_id")):
+        job = job_state(status, launch)
+        if job.run_status:  # e.g. a time limit that killed the training mid-stop
+            state = job.run_status
+        elif state in ACTIVE and job.alive is False:
+            state = Status.INTERRUPTED
     return str(state), pid
 
 
@@ -360,6 +364,21 @@ def summarize(folder: RunFolder) -> Summary:
         if key in best:
             summary[key] = best[key]
     return summary
+
+
+def _job_end(summary: Summary) -> Summary:
+    """An interrupted or stopped run of a scheduler's job with how the job ended next to it
+    (``TIMEOUT``, ``NODE_FAIL``, ``PREEMPTED``): why it stopped, and that retry resumes it.
+    A stopped run whose job the scheduler ended (or requeued) is interrupted (or queued),
+    as in ``live_state``."""
+    if summary.get("status") not in (Status.INTERRUPTED, Status.STOPPED) \
+            or not summary.get("job_id"):
+        return summary
+    launch = {"executor": summary.get("executor"), "job_id": summary.get("job_id")}
+    job = job_state({"status": summary["status"]}, launch)
+    if summary["status"] == Status.STOPPED and not job.run_status:
+        return summary
+    return {**summary, "status": job.run_status or summary["status"], "job_state": job.label}
 
 
 def _well_formed(run_id: str, summary: Any) -> bool:
@@ -572,7 +591,7 @@ class RunStore:
         tag: str | None = None,
     ) -> list[Summary]:
         """Summaries matching every given filter, newest first, with live status."""
-        rows = [self._live(s) if s.get("status") in ACTIVE else s
+        rows = [self._live(s) if s.get("status") in ACTIVE else _job_end(s)
                 for s in self._rows().values()]
         out = [
             s for s in rows if s is not None
@@ -637,8 +656,8 @@ class RunStore:
         ``unstarted``: the caller knows no process owns the run yet (a sweep undoing itself).
         """
         folder = RunFolder(self.runs_dir / check_run_id(run_id))
-        if folder.exists() and not unstarted:
-            state = summarize(folder)["status"]
+        if folder.exists():
+            state = None if unstarted else summarize(folder)["status"]
             if state in ACTIVE:
                 raise ComptError(
                     f"Run '{run_id}' is {state}; stop it first (compt stop {run_id}).")

@@ -176,7 +176,7 @@ def plan(cells: list[Cell], store: RunStore, force: bool = False) -> list[Cell]:
     return cells
 
 
-def launch_cells(cells: list[Cell], store: RunStore, force: bool = False, jobs: int = 1,
+def launch_cells(cells: list[Cell], store: RunStore, force: bool = False, jobs: int | None = None,
                  group: str | None = None, executor: Any = None, dry_run: bool = False
                  ) -> tuple[list[Cell], str | None, list[str]]:
     """Plan ``cells`` again and launch those that run, all under the store's planning

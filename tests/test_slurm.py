@@ -20,7 +20,13 @@ import pytest
 
 from compt.errors import ComptError
 from compt.executors import build_executor, executor_for
-from compt.executors.slurm import SlurmExecutor, SlurmOptions, parse_time, slurm_state
+from compt.executors.slurm import (
+    SlurmExecutor,
+    SlurmOptions,
+    ctld_state,
+    parse_time,
+    slurm_state,
+)
 from compt.launcher import launch_run, launch_sweep, stop
 from compt.runfolder import read_json
 from compt.store import RunStore, live_state
@@ -111,6 +117,21 @@ def restart_slurmctld() -> None:
         time.sleep(0.2)
 
 
+def long_run(tiny_cfg):
+    """A run that trains until it is stopped."""
+    return dataclasses.replace(tiny_cfg, max_steps=100000, epochs=100000, checkpoint_every=1000)
+
+
+def training(store: RunStore, run_id: str) -> bool:
+    log = store.folder(run_id).log_path
+    return log.exists() and "training ssum" in log.read_text()
+
+
+def ended(store: RunStore, run_id: str) -> str | None:
+    state = store.get(run_id)["status"]
+    return None if state in ("queued", "running") else state
+
+
 def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_dir, tiny_cfg,
                                                                   wait_for):
     done = compt_cli("sweep", "--grid", "seed=0,1,2,3", "--jobs", "2", "--group", "arr",
@@ -130,8 +151,8 @@ def test_sweep_is_one_job_array_and_survives_a_controller_restart(slurm, runs_di
 
     wait_for(lambda: any(store.get(r)["status"] == "running" for r in ids), 120,
              "a run to start")
-    restart = (CLUSTER_STATE / "started").is_file() and "slurmctld" in (
-        CLUSTER_STATE / "started").read_text()
+    restart = any("slurmctld" in p.read_text()
+                  for p in (CLUSTER_STATE / "started.d").glob("*"))
     if restart:  # only a controller that cluster.sh started is ours to restart
         restart_slurmctld()
     wait_for(lambda: settled(store, *ids), 300, "the sweep")
@@ -154,17 +175,11 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
         slurm, runs_dir, tiny_cfg, wait_for):
     """Three long runs (until stopped), one at a time: the time-limit signal, scancel, then
     compt stop."""
-    cfg = dataclasses.replace(tiny_cfg, max_steps=100000, epochs=100000, checkpoint_every=1000)
-    group, ids = launch_sweep([dataclasses.replace(cfg, seed=s) for s in (0, 1, 2)],
-                              runs_dir, jobs=1, executor=SlurmExecutor())
+    group, ids = launch_sweep([dataclasses.replace(long_run(tiny_cfg), seed=s)
+                               for s in (0, 1, 2)], runs_dir, jobs=1, executor=SlurmExecutor())
     store = RunStore(runs_dir)
-
-    def training(run_id: str) -> bool:
-        log = store.folder(run_id).log_path
-        return log.exists() and "training ssum" in log.read_text()
-
     first, second, third = ids
-    wait_for(lambda: training(first), 120, "the first run to train")
+    wait_for(lambda: training(store, first), 120, "the first run to train")
     assert store.get(first)["status"] == "running"
 
     def throttled() -> bool:  # the %1 throttle; sacct may list array tasks a moment late
@@ -181,7 +196,7 @@ def test_time_limit_interrupts_scancel_stops_and_compt_stop_cancels_the_pending(
     assert store.folder(first).checkpoint_path.exists()
     assert "stopped at step" in store.folder(first).log_path.read_text()
 
-    wait_for(lambda: training(second), 120, "the second run to train")
+    wait_for(lambda: training(store, second), 120, "the second run to train")
     subprocess.run(["scancel", launch_of(store, second)["job_id"]], check=True)
     wait_for(lambda: store.get(second)["status"] == "stopped", 60, "scancel to stop it")
     assert store.folder(second).checkpoint_path.exists()  # checkpointed on SIGTERM
@@ -216,6 +231,179 @@ def test_kill_9_is_interrupted_and_retry_resumes_to_the_same_scores(slurm, runs_
     assert "resumed from checkpoint at step" in log
     assert "resumed from checkpoint at step 0" not in log
     assert folder.read_results()["scores"] == store.folder(reference).read_results()["scores"]
+
+
+def test_a_time_limit_without_warning_interrupts_and_retry_failed_takes_it(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    """warning=0: no USR2 before the limit, Slurm's SIGTERM at the limit is all it gets."""
+    options = SlurmOptions(time="1", warning=0, setup=[f"touch {runs_dir}/setup-ran"])
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor(options))
+    store = RunStore(runs_dir)
+    job = launch_of(store, run_id)["job_id"]
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    assert (runs_dir / "setup-ran").exists()  # the setup lines ran before the job
+    assert "#SBATCH --signal=USR2@0" in (runs_dir / run_id / "slurm" / f"{job}_submission.sh"
+                                         ).read_text()
+    # (stopped for a moment: the training writes that before sacct has the TIMEOUT)
+    wait_for(lambda: store.get(run_id)["status"] == "interrupted", 240,
+             "the time limit to interrupt the run")
+    assert (slurm_state(job) or ("",))[0] == "TIMEOUT"
+    assert [s.get("job_state") for s in store.list(status="interrupted")] == ["TIMEOUT"]
+    listed = json.loads(compt_cli("ls", "--format", "json", "--runs-dir", str(runs_dir)).stdout)
+    assert [(r["status"], r["job_state"]) for r in listed] == [("interrupted", "TIMEOUT")]
+    done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
+    assert done.returncode == 0 and "retrying 1 run(s)" in done.stdout, done.stderr
+    assert launch_of(store, run_id)["job_id"] != job
+    stop(run_id, runs_dir)
+
+
+def test_resubmit_resumes_after_a_time_limit_warning_as_often_as_allowed(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    run_id = launch_run(long_run(tiny_cfg), runs_dir,
+                        executor=SlurmExecutor(SlurmOptions(resubmit=1)))
+    store = RunStore(runs_dir)
+    folder = store.folder(run_id)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    first = launch_of(store, run_id)["job_id"]
+    # what Slurm sends to the job's step before the time limit (--signal=USR2@120)
+    subprocess.run(["scancel", "--signal=USR2", f"{first}.0"], check=True)
+    wait_for(lambda: launch_of(store, run_id)["job_id"] != first, 60, "a new job")
+    assert launch_of(store, run_id)["resubmits"] == 1
+    assert store.get(run_id)["status"] in ("queued", "running")  # never interrupted
+    wait_for(lambda: "resumed from checkpoint at step" in folder.log_path.read_text(), 120,
+             "the new job to resume the run")
+    assert "resumed from checkpoint at step 0" not in folder.log_path.read_text()
+    second = launch_of(store, run_id)["job_id"]
+    wait_for(lambda: store.get(run_id)["status"] == "running", 60, "the run to train again")
+    subprocess.run(["scancel", "--signal=USR2", f"{second}.0"], check=True)
+    wait_for(lambda: store.get(run_id)["status"] == "interrupted", 60, "the second warning")
+    assert launch_of(store, run_id)["job_id"] == second  # resubmit=1: once
+
+
+def test_compt_stop_gives_a_running_job_all_the_time_it_needs(slurm, runs_dir, tiny_cfg,
+                                                              wait_for):
+    """SIGTERM alone, no SIGKILL after KillWait: the job ends by itself, not cancelled."""
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor())
+    store = RunStore(runs_dir)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    job = launch_of(store, run_id)["job_id"]
+    assert stop(run_id, runs_dir) == [run_id]
+    assert wait_for(lambda: ended(store, run_id), 60, "the run to stop") == "stopped"
+    assert "stopped at step" in store.folder(run_id).log_path.read_text()
+    assert store.folder(run_id).checkpoint_path.exists()
+    wait_for(lambda: (slurm_state(job) or ("",))[0] not in ("RUNNING", "COMPLETING", ""), 60,
+             "the job to end")
+    assert slurm_state(job)[0] == "COMPLETED"  # never killed
+
+
+def test_a_requeued_job_stays_the_runs_one_live_job(slurm, runs_dir, tiny_cfg, wait_for):
+    """Slurm requeues the job (as after a node failure): the run is queued again, compt
+    retry refuses a second job, compt stop cancels the requeued one."""
+    run_id = launch_run(long_run(tiny_cfg), runs_dir, executor=SlurmExecutor())
+    store = RunStore(runs_dir)
+    wait_for(lambda: training(store, run_id), 120, "the run to train")
+    job = launch_of(store, run_id)["job_id"]
+    subprocess.run(["scontrol", "requeue", job], check=True, capture_output=True)
+    wait_for(lambda: "stopped at step" in store.folder(run_id).log_path.read_text(), 60,
+             "the requeue to stop the training")
+    wait_for(lambda: store.get(run_id)["status"] == "queued", 30,
+             f"the run to be queued again (it is {store.get(run_id)['status']})")
+    assert [s["status"] for s in store.list()] == ["queued"]  # compt ls, the TUI
+    done = compt_cli("retry", run_id, "--runs-dir", str(runs_dir))
+    assert done.returncode == 2 and "nothing to retry yet" in done.stderr, done.stderr
+    assert launch_of(store, run_id)["job_id"] == job  # no second job
+    assert stop(run_id, runs_dir) == [run_id]
+    # (queued while slurmctld is still completing the cancel of the requeued job)
+    wait_for(lambda: store.get(run_id)["status"] == "stopped", 30, "the run stopped")
+    assert ctld_state(job) == "CANCELLED"  # (sacct may say REQUEUED for minutes)
+
+
+def sbatch_array(spec: str, command: str) -> str:
+    """Submit a plain job array (``--array=spec``) running ``command``; its array id."""
+    return subprocess.run(["sbatch", "--parsable", f"--array={spec}", "-o", "/dev/null",
+                           "-J", "compt-test", "--wrap", command],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_a_running_array_task_is_not_shown_pending(slurm, wait_for, monkeypatch):
+    """When a task of ``0-3%1`` starts, sacct often keeps the range row of the pending tasks
+    (``N_[1-3%1]``) next to that task's own RUNNING row; the range must not hide it."""
+    from compt.executors import slurm as slurm_mod
+
+    monkeypatch.setattr(slurm_mod, "SACCT_CACHE_S", 0.0)
+    array, executor, checked = sbatch_array("0-3%1", "sleep 6"), SlurmExecutor(), set()
+
+    def finished() -> bool:
+        out = subprocess.run(["sacct", "-X", "-n", "-P", "-o", "JobID,State", "-j", array],
+                             capture_output=True, text=True, timeout=30).stdout
+        rows = dict(line.split("|")[:2] for line in out.splitlines() if "|" in line)
+        for job in (f"{array}_{task}" for task in range(4)):
+            if rows.get(job) == "RUNNING":
+                label = executor.state({"job_id": job}, {"status": "running"}).label
+                assert not label.startswith("PENDING"), f"{job} runs, shown {label}:\n{out}"
+                checked.add(job)
+        return all(rows.get(f"{array}_{task}") == "COMPLETED" for task in range(4))
+
+    try:
+        wait_for(finished, 240, "the array to finish", interval=0.3)
+    finally:
+        subprocess.run(["scancel", array], capture_output=True, timeout=30)
+    assert len(checked) >= 3  # most tasks were seen running
+
+
+HELD = SlurmOptions(extra=["--hold"])  # submitted but never started: nothing races the test
+
+
+def test_the_index_names_the_slurm_job_of_each_sweep_run_at_once(slurm, runs_dir, tiny_cfg):
+    group, ids = launch_sweep([dataclasses.replace(tiny_cfg, seed=s) for s in (0, 1)],
+                              runs_dir, jobs=2, executor=SlurmExecutor(HELD))
+    index = json.loads((runs_dir / "index.json").read_text())["runs"]
+    store = RunStore(runs_dir)
+    for run_id in ids:
+        assert index[run_id]["executor"] == "slurm"
+        assert index[run_id]["job_id"] == launch_of(store, run_id)["job_id"]
+    assert {s["job_id"] for s in store.list(group=group)} == {
+        launch_of(store, r)["job_id"] for r in ids}
+
+
+def test_a_slurm_sweep_and_retry_failed_without_jobs_are_not_one_at_a_time(
+        slurm, runs_dir, tiny_cfg, wait_for):
+    done = compt_cli("sweep", "--grid", "seed=0,1", "--group", "wide", "--executor", "slurm",
+                     "--slurm", "extra=--hold", "--runs-dir", str(runs_dir),
+                     *tiny_sets(tiny_cfg))
+    assert done.returncode == 0, done.stderr
+    assert "256 at a time (slurm's default; --jobs sets it)" in " ".join(done.stdout.split())
+    submission = next((runs_dir / ".slurm" / "wide").glob("*/*_submission.sh")).read_text()
+    assert "#SBATCH --array=0-1%2" in submission  # all at once (submitit caps %N at n)
+    store = RunStore(runs_dir)
+    ids = store.resolve("wide")
+    subprocess.run(["scancel", *(launch_of(store, r)["job_id"] for r in ids)], check=True)
+    for run_id in ids:  # as if they had run and failed (sacct may show them pending a while)
+        store.folder(run_id).update_status(status="failed", error="test")
+    store.sync_many(ids)
+
+    done = compt_cli("retry", "--failed", "--runs-dir", str(runs_dir))
+    assert done.returncode == 0, done.stderr
+    retried = [p for p in (runs_dir / ".slurm").glob("retry-*/*/*_submission.sh")]
+    assert retried and "#SBATCH --array=0-1%2" in retried[0].read_text()
+
+
+def test_a_second_up_and_its_down_leave_the_first_callers_cluster_running(slurm):
+    """.ci/run calls `up` (which finds the cluster running and starts nothing) and `down`
+    on exit: that `down` must not stop the daemons another caller's `up` started."""
+    if os.geteuid() != 0 or "compt test cluster" not in Path("/etc/slurm/slurm.conf").read_text():
+        pytest.skip("the cluster was not started by tests/slurm/cluster.sh as root")
+    pid_files = [CLUSTER_STATE / f"{d}.pid" for d in ("slurmctld", "slurmd", "slurmdbd")]
+    pids = [int(p.read_text()) for p in pid_files]
+    env = {**os.environ, "COMPT_SLURM_OWNER": f"second-caller-{os.getpid()}"}
+    for command in ("up", "down"):
+        done = subprocess.run(["bash", str(REPO / "tests" / "slurm" / "cluster.sh"), command],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+    assert "started no daemon: nothing to stop" in done.stderr
+    for pid in pids:
+        os.kill(pid, 0)  # still alive
+    assert _slurm_problem() is None
 
 
 @pytest.mark.parametrize("option, message", [
@@ -253,7 +441,9 @@ def test_slurm_options_from_the_config_file_and_the_command_line(tmp_path):
     config = tmp_path / "sweep.toml"
     config.write_text('k = 8\n[slurm]\npartition = "gpu"\ncpus = 4\ntime = "2:00:00"\n'
                       'extra = ["--constraint=a100"]\n')
-    executor = build_executor("slurm", config, ["time=30", "qos=high", "extra=--exclusive"])
+    executor = build_executor("slurm", config, ["time=30", "qos=high", "extra=--exclusive",
+                                                "setup=module load cuda", "warning=300"])
+    assert executor.options.setup == ["module load cuda"] and executor.options.warning == 300
     params = executor.options.parameters()
     assert params["partition"] == "gpu" and params["cpus_per_task"] == 4
     assert params["time"] == 30 and params["qos"] == "high"
@@ -264,6 +454,7 @@ def test_slurm_options_from_the_config_file_and_the_command_line(tmp_path):
     assert build_config(config).k == 8  # the [slurm] table is not a run setting
     assert load_sweep(config)[0].k == 8
     for bad, message in ((["cpus=two"], "whole number"), (["partiton=gpu"], "Unknown Slurm"),
+                         (["warning=-1"], "at least 0"),
                          (["mem=lots"], "size like"), (["extra=constraint"], "--name")):
         with pytest.raises(ComptError, match=message):
             build_executor("slurm", None, bad)
@@ -287,8 +478,8 @@ def test_launch_records_name_their_executor_and_unknown_ones_do_not_break_listin
 def test_sacct_lines_become_job_states(monkeypatch):
     from compt.executors import slurm as slurm_mod
 
-    out = ("41_0|RUNNING|node3|None\n41_1|CANCELLED by 0|node3|None\n"
-           "41_[2-4%2]|PENDING|None assigned|JobArrayTaskLimit\n")
+    out = ("41_0|RUNNING|node3|None\n41_1|CANCELLED by 0|node3|None\n41_2|RUNNING|node3|None\n"
+           "41_[2-4%2]|PENDING|None assigned|JobArrayTaskLimit\n")  # the range is stale
     calls = []
 
     def fake_run(argv, **kwargs):
@@ -299,9 +490,10 @@ def test_sacct_lines_become_job_states(monkeypatch):
     monkeypatch.setattr(slurm_mod, "_sacct_cache", {})
     executor = SlurmExecutor()
     states = {j: executor.state({"job_id": j}, {"status": "queued"}) for j in
-              ("41_0", "41_1", "41_3", "41_9")}
+              ("41_0", "41_1", "41_2", "41_3", "41_9")}
     assert states["41_0"].alive is True and states["41_0"].label == "RUNNING on node3"
     assert states["41_1"].alive is False and states["41_1"].label == "CANCELLED"
+    assert states["41_2"].label == "RUNNING on node3"  # its own row beats the range
     assert states["41_3"].label == "PENDING (JobArrayTaskLimit)" and states["41_3"].alive
     assert states["41_9"].alive is None  # sacct does not know it (yet): not dead
     assert len(calls) == 1  # one sacct call answers for the whole array
@@ -325,3 +517,24 @@ def test_ls_shows_the_job_column_only_when_a_run_has_a_job():
     assert "job" not in render([base]).split("\n")[0]
     text = render([{**base, "job_state": "PENDING (Priority)"}, {**base, "run_id": "r2"}])
     assert "job" in text.split("\n")[0] and "PENDING (Priority)" in text
+
+
+def test_slurms_double_sigterm_is_one_stop_request_and_a_later_one_aborts(monkeypatch):
+    """Slurm sends SIGTERM to the job and to its step at once: the training must still
+    checkpoint (a second signal a moment later is a person who wants out now)."""
+    from types import SimpleNamespace
+
+    from compt import runner
+
+    clock = [100.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: clock[0])
+    stop = runner.StopSignal()
+    trainer = SimpleNamespace(stop_requested=False)
+    stop.attach(trainer)
+    stop(signal.SIGTERM, None)
+    assert trainer.stop_requested
+    clock[0] += 0.01
+    stop(signal.SIGTERM, None)  # Slurm's repeat: no abort, the checkpoint comes
+    clock[0] += 5
+    with pytest.raises(runner._Abort):
+        stop(signal.SIGTERM, None)

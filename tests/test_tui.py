@@ -171,6 +171,20 @@ async def test_runs_screen_lists_runs_newest_first_with_text_status(runs, runs_d
         assert "5/5 runs" in str(app.runs_screen.query_one("#runs-info").render())
 
 
+async def test_the_job_column_shows_while_a_run_has_a_scheduler_job(runs, runs_dir):
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert "job" not in row_text(app, "ssum-s1")  # local runs only: no column
+    RunFolder(runs_dir / "ssum-s1").write_launch_record({"executor": "slurm", "job_id": "812_3"})
+    RunStore(runs_dir).sync("ssum-s1")
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        assert row_text(app, "ssum-s1")["job"] == "812_3"
+        assert row_text(app, "ssum-s0")["job"] == ""
+
+
 async def test_filter_narrows_and_clears(runs, runs_dir):
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:

@@ -70,7 +70,9 @@ COLUMNS = (
     Column("average", "avg", 5),
     Column("run", "run", 27),  # a generated id whole; RunsTable widens it for longer ones
 )
-COLUMN_KEYS = tuple(c.key for c in COLUMNS)
+# a scheduler's job (its Slurm state, else its id): last, and only while a run has a job
+JOB_COLUMN = Column("job", "job", 22)
+COLUMN_KEYS = tuple(c.key for c in (*COLUMNS, JOB_COLUMN))
 
 
 @dataclass(eq=False)
@@ -169,6 +171,7 @@ class RunRow:
             "eta": Cell(format_eta(self.status.get("eta_s")) if self.state == "running" else "-"),
             "average": Cell(format_score(s.get("average"))),
             "run": Cell(self.run_id, "dim"),
+            "job": Cell(str(s.get("job_state") or s.get("job_id") or "")),
         }
 
 

@@ -403,7 +403,8 @@ def retry_cmd(
     run: Annotated[str | None, typer.Argument(help="Run id or unique prefix.")] = None,
     failed: Annotated[bool, typer.Option(
         "--failed", help="Retry every failed or interrupted run.")] = False,
-    jobs: Annotated[int, typer.Option(help="With --failed: runs at a time.")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        help="With --failed: runs at a time (default: 1 locally, 256 on Slurm).")] = None,
     runs_dir: RunsDir = None,
 ) -> None:
     """Start a failed, interrupted or stopped run again (from its checkpoint if any)."""
@@ -415,7 +416,8 @@ def retry_cmd(
     console = _console()
     if failed:
         ids = retry_failed(runs_dir, jobs=jobs)
-        console.print(f"retrying {len(ids)} run(s), {jobs} at a time" if ids
+        at_a_time = f"{jobs} at a time" if jobs else "each executor's default number at a time"
+        console.print(f"retrying {len(ids)} run(s), {at_a_time}" if ids
                       else "No failed or interrupted runs.")
         return
     assert run is not None
@@ -508,7 +510,8 @@ def sweep(
     )] = None,
     set_: Annotated[list[str] | None, typer.Option(
         "--set", "-s", help="Base config key=value (repeatable).")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Runs at a time.")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", help="Runs at a time (default: 1 locally, 256 on Slurm).")] = None,
     force: Annotated[bool, typer.Option(
         help="Run cells even if a finished run of the same config exists.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the plan, start nothing.")] = False,
@@ -525,7 +528,7 @@ def sweep(
     from compt.names import check_group
     from compt.sweep import check_cells, expand, launch_cells, load_sweep, plan
 
-    if jobs < 1:
+    if jobs is not None and jobs < 1:
         raise ComptError(f"--jobs must be at least 1, got {jobs}.")
     group = check_group(group) if group else new_group_id()
     store = _store(runs_dir)
@@ -548,5 +551,7 @@ def sweep(
     if launched is None:
         console.print(f"{summary}; nothing started" + (" (dry run)." if dry_run else "."))
         return
-    console.print(f"{summary}. Group [bold]{launched}[/], {jobs} at a time, detached "
+    at_a_time = (f"{jobs} at a time" if jobs else
+                 f"{chosen.default_jobs} at a time ({chosen.name}'s default; --jobs sets it)")
+    console.print(f"{summary}. Group [bold]{launched}[/], {at_a_time}, detached "
                   f"({chosen.name}): follow with compt ls --group {launched}")

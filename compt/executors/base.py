@@ -22,10 +22,15 @@ class JobState:
     ``alive``: False only when the job is known to be over (its run can no longer change
     state by itself); None when the executor cannot tell (another host, no record yet).
     ``label``: the executor's own words, shown next to compt's status ("PENDING (Priority)").
+    ``run_status``: the status the job's end implies for a run whose own record says
+    ``stopped`` or is stale (its training was killed before it could write), e.g.
+    ``interrupted`` when the scheduler ended the job at its time limit, ``queued`` when it
+    requeued the job (it resumes the run by itself); None: no opinion.
     """
 
     alive: bool | None
     label: str = ""
+    run_status: str | None = None
 
 
 class Executor(ABC):
@@ -38,6 +43,8 @@ class Executor(ABC):
     """
 
     name: ClassVar[str]
+    # runs at a time when the user gives no --jobs (a sweep, retry --failed)
+    default_jobs: ClassVar[int] = 1
 
     @abstractmethod
     def submit(self, runs_dir: Path, run_ids: list[str], jobs: int,

@@ -2,16 +2,24 @@
 # A single-node Slurm (with accounting) for compt's tests: up | down | status.
 #
 # up:     installs what is missing (Debian packages), starts only the daemons that are not
-#         running, and records those it started in $STATE/started. Idempotent.
-# down:   stops exactly the daemons recorded in $STATE/started, nothing else.
-# status: prints sinfo and what this script started.
+#         running, and records those it started as its caller's. Idempotent.
+# down:   stops exactly the daemons that this caller's `up` started, nothing else: a
+#         second `up` that found the cluster running started nothing, so its `down` stops
+#         nothing and the first caller's cluster keeps running.
+# status: prints sinfo and which caller started which daemon.
+#
+# The caller is $COMPT_SLURM_OWNER, by default the process that runs this script (the
+# shell or CI script that calls `up` and later `down`); its daemons are listed in
+# $STATE/started.d/<caller>.
 #
 # Works as root without systemd or cgroups (a container): proctrack/linuxproc, task/none.
 # Accounting is required: submitit reads job states through sacct (slurmdbd + MariaDB).
 set -euo pipefail
 
 STATE=${COMPT_SLURM_STATE:-/var/tmp/compt-slurm}
-STARTED=$STATE/started
+OWNER=${COMPT_SLURM_OWNER:-$PPID}
+[[ $OWNER =~ ^[A-Za-z0-9._-]+$ ]] || { echo "cluster.sh: bad COMPT_SLURM_OWNER '$OWNER'" >&2; exit 2; }
+STARTED=$STATE/started.d/$OWNER
 MARK="# compt test cluster (tests/slurm/cluster.sh)"
 NODE=$(hostname -s)
 DB_PORT=${COMPT_SLURM_DB_PORT:-33061}
@@ -47,11 +55,14 @@ install() {
 
 write_configs() {
     local cpus mem
-    cpus=$(nproc)
+    cpus=$(nproc --all)  # not $OMP_NUM_THREADS, which plain nproc reports
     mem=$(awk '/MemTotal/ {print int($2 / 1024 / 2)}' /proc/meminfo)
     if [[ -f /etc/slurm/slurm.conf ]] && ! grep -qF "$MARK" /etc/slurm/slurm.conf; then
         log "/etc/slurm/slurm.conf is not ours: using it as it is"; return 0
     fi
+    # a running cluster keeps the configuration it was started with: a changed slurm.conf
+    # under a running slurmctld makes it abort (and requeue) the running jobs on restart
+    if pid_alive "$STATE/slurmctld.pid" || pid_alive "$STATE/slurmd.pid"; then return 0; fi
     mkdir -p /etc/slurm "$STATE/ctld" "$STATE/d"
     cat >/etc/slurm/slurm.conf <<EOF
 $MARK
@@ -162,8 +173,7 @@ start_slurm() {
 
 up() {
     install
-    mkdir -p "$STATE"
-    touch "$STARTED"
+    mkdir -p "$STATE/started.d"
     write_configs
     start_munge
     if grep -qF "$MARK" /etc/slurm/slurm.conf; then
@@ -176,7 +186,9 @@ up() {
 }
 
 down() {
-    [[ -f $STARTED ]] || return 0
+    if [[ ! -f $STARTED ]]; then
+        log "caller $OWNER started no daemon: nothing to stop"; return 0
+    fi
     # the reverse order of starting: slurmd, slurmctld, slurmdbd, mariadbd, munged
     tac "$STARTED" | while read -r name pidfile; do
         if pid_alive "$pidfile"; then
@@ -194,6 +206,6 @@ down() {
 case ${1:-} in
     up) up ;;
     down) down ;;
-    status) sinfo; cat "$STARTED" 2>/dev/null || true ;;
+    status) sinfo; grep -H . "$STATE"/started.d/* 2>/dev/null || true ;;
     *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

@@ -211,6 +211,7 @@ class RunsScreen(ComptScreen):
         self._index_mtime = message.index_mtime
         self.loaded = True
         self.table.fit_run_column(max(map(len, self.rows), default=0))
+        self.table.fit_job_column(any(r.summary.get("job_id") for r in self.rows.values()))
         self.rebuild()
 
     def on_runs_changed(self, message: RunsChanged) -> None:

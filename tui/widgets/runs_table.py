@@ -16,7 +16,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from tui.rows import COLUMNS, GROUP_PREFIX, Cell, Group, RunRow
+from tui.rows import COLUMNS, GROUP_PREFIX, JOB_COLUMN, Cell, Group, RunRow
 from tui.widgets.focus import KeysInOrder
 
 Item = RunRow | Group
@@ -129,13 +129,22 @@ class RunsTable(KeysInOrder, DataTable):
         if column is not None and longest > column.width:
             column.width = min(longest, MAX_RUN_WIDTH)
 
+    def fit_job_column(self, shown: bool) -> None:
+        """Show the job column (before rows go in) while some run has a scheduler's job."""
+        key = ColumnKey(JOB_COLUMN.key)
+        if shown and key not in self.columns:
+            self.add_column(JOB_COLUMN.label, width=JOB_COLUMN.width, key=JOB_COLUMN.key)
+        elif not shown and key in self.columns:
+            self.remove_column(key)
+
     def _add_chunk(self, items: list[Item], start: int, generation: int, size: int) -> None:
         if generation != self._generation:
             return  # a newer show() replaced this fill
+        width = len(self.columns)  # the cells of the columns shown (a job column or not)
         for item in items[start:start + size]:
             key = item_key(item)
             self._shown[key] = dict(item.cells())
-            self.add_row(*self._shown[key].values(), key=key)
+            self.add_row(*list(self._shown[key].values())[:width], key=key)
         last = start + size >= len(items)
         if self._keep is not None and not self._placed and self._keep[0] in self._shown:
             keep, line, _x = self._keep
@@ -204,6 +213,8 @@ class RunsTable(KeysInOrder, DataTable):
                 if shown.get(column) != cell:
                     shown[column] = cell
                     column_key = ColumnKey(column)
+                    if column_key not in self.columns:
+                        continue  # the job column, hidden
                     data[column_key] = cell
                     changed.setdefault(row_key, set()).add(column_key)
         if changed:
