@@ -19,6 +19,7 @@ from rich.text import Text
 from compt import export
 from compt.heatmap import Matrix
 from compt.report import Table
+from tui import shading
 from tui.diff import ConfigDiff
 
 
@@ -31,6 +32,7 @@ class Grid:
     rows: list[list[Text]]
     fixed: int = 1  # leading label columns kept in view while the others scroll
     notes: list[str] = field(default_factory=list)
+    legend: Text | None = None  # a heatmap's shade scale, shown under its title
 
 
 def grids_of(view: Any) -> list[Grid]:
@@ -64,11 +66,10 @@ def matrix_grid(matrix: Matrix) -> Grid:
     body = len(matrix.rows) - matrix.footer
     rows = []
     for i, (label, values) in enumerate(zip(matrix.rows, matrix.values, strict=True)):
-        cells = [Text(f" {export.number(v, matrix.digits_for(c))} ",
-                      style=export.matrix_cell_style(matrix, v))
-                 for c, v in zip(matrix.columns, values, strict=True)]
+        cells = [shading.cell(matrix, v, c) for c, v in zip(matrix.columns, values, strict=True)]
         rows.append([Text(str(label), style="bold" if i >= body else ""), *cells])
-    return Grid(matrix.title, [matrix.corner, *matrix.columns], rows, notes=list(matrix.notes))
+    return Grid(matrix.title, [matrix.corner, *matrix.columns], rows, notes=list(matrix.notes),
+                legend=shading.legend(matrix))
 
 
 def diff_grid(diff: ConfigDiff) -> Grid:
