@@ -28,7 +28,8 @@ STATUS_STYLE = {
     "running": "bold",
     "queued": "dim",
     "done": "green",
-    "failed": "bold red",
+    "failed": "bold #ffffff on #a00000",  # truecolor: light on dark in NO_COLOR's greys too
+    # (theme red text became dark grey on the dark background there: 1.3:1)
     "interrupted": "yellow",
     "stopped": "yellow",
 }

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from compt import methods
 from compt.errors import ComptError
 from compt.heatmap import per_prompt_matrix, router_matrices, seeds_matrix
-from compt.report import build_table, group_by_config, label_text, run_order
+from compt.report import build_table, label_text, labelled_groups, run_order
 from compt.runfolder import RunFolder
 from compt.store import ACTIVE
 from tui.diff import config_diff
@@ -126,7 +126,9 @@ class CompareScreen(ComptScreen):
         records = {s["run_id"]: RunFolder(store.runs_dir / s["run_id"]).read_config()
                    for s in summaries}
         configs = {rid: r.get("config") or {} for rid, r in records.items()}
-        groups = group_by_config(summaries)
+        # configurations in the Table's order (pt first, numbers numerically), for every view
+        groups = [c.runs for c in labelled_groups(summaries,
+                                                  config_of=lambda s: configs[s["run_id"]])]
         views: dict[str, Any] = {}
         problems: dict[str, str] = {}
 
@@ -139,7 +141,7 @@ class CompareScreen(ComptScreen):
         attempt("table", lambda: build_table(summaries, value=self.value,
                                              config_of=lambda s: configs[s["run_id"]]))
         attempt("seeds", lambda: [seeds_matrix(g, self.value, title=_label(g[0]))
-                                  for g in groups.values()])
+                                  for g in groups])
         if len(summaries) > 1:
             views["diff"] = config_diff(configs, {s["run_id"]: s for s in summaries})
         else:
@@ -170,10 +172,10 @@ class CompareScreen(ComptScreen):
             self._following = False
 
     @staticmethod
-    def _heatmaps(groups: dict[str, list[dict]], runs_dir: Path) -> list:
+    def _heatmaps(groups: list[list[dict]], runs_dir: Path) -> list:
         """Per configuration: per-prompt scores and router weights, averaged over seeds."""
         matrices, reasons = [], []
-        for group in groups.values():
+        for group in groups:
             results = [RunFolder(runs_dir / s["run_id"]).read_results() or {} for s in group]
             for make in (per_prompt_matrix, lambda r, title: router_matrices(r, title)[0]):
                 try:

@@ -1,0 +1,77 @@
+"""Findings of the dashboard walk (issue 22): NO_COLOR contrast of `failed`, the
+screenshot toast, Seeds in the Table's order."""
+
+from __future__ import annotations
+
+import pytest
+from rich.segment import Segment
+from rich.style import Style
+from test_tui import SIZE, add_run, anyio_backend, fixture_results, loaded, wait_for  # noqa: F401
+from textual.color import Color
+
+from compt.store import RunStore
+from tui.app import ComptApp
+from tui.rows import STATUS_STYLE
+from tui.screens.compare import CompareScreen
+
+pytestmark = pytest.mark.anyio
+
+
+def luminance(colour: Color) -> float:
+    def channel(v: int) -> float:
+        v = v / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+    return 0.2126 * channel(colour.r) + 0.7152 * channel(colour.g) + 0.0722 * channel(colour.b)
+
+
+def contrast(app: ComptApp, style: str, background: Color) -> float:
+    """WCAG contrast of a status word on the table, through the app's own line filters
+    (with NO_COLOR: ANSI colours to the theme's, then to greys)."""
+    segments = [Segment("failed", Style.parse(style))]
+    for line_filter in app._filters:
+        segments = line_filter.apply(segments, background)
+    shown = segments[0].style
+    fg = Color.from_rich_color(shown.color) if shown.color else Color.parse("#e0e0e0")
+    bg = Color.from_rich_color(shown.bgcolor) if shown.bgcolor else background.monochrome
+    high, low = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+async def test_failed_stands_out_with_no_color(runs_dir, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE):
+        for name in ("background", "surface"):
+            background = Color.parse(app.theme_variables[name])
+            assert contrast(app, STATUS_STYLE["failed"], background) >= 4.5
+            assert contrast(app, "bold red", background) < 2  # the old style: 1.3:1
+            assert contrast(app, STATUS_STYLE["done"], background) >= 4.5
+
+
+async def test_screenshot_toast_is_plain_words(runs_dir, tmp_path):
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        app.action_screenshot(filename="shot.svg", path=str(tmp_path))
+        await wait_for(pilot, lambda: len(app._notifications) > 0)
+        [note] = list(app._notifications)
+        assert note.message == f"Saved screenshot to {tmp_path / 'shot.svg'}"
+        assert (tmp_path / "shot.svg").is_file()
+
+
+async def test_seeds_list_configurations_in_the_tables_order(runs_dir):
+    """ssum is trained first, but the Table puts pt first: Seeds and Heatmap follow it."""
+    for minute, (method, seed) in enumerate([("ssum", 0), ("ssum", 1), ("pt", 0), ("pt", 1)]):
+        folder = add_run(runs_dir, f"{method}-s{seed}", minute, method=method, seed=seed)
+        folder.write_results(fixture_results(method, seed))
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("A", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.views)
+        views = app.screen.views
+        table_methods = [row.labels[0] for row in views["table"].rows]
+        assert table_methods == ["pt", "ssum"]
+        assert [m.title.split()[0] for m in views["seeds"]] == table_methods
+        assert [m.title.split()[0] for m in views["heatmap"]] == ["ssum", "ssum"]  # pt: none
