@@ -7,12 +7,14 @@ import pytest
 from rich.segment import Segment
 from rich.style import Style
 from test_tui import SIZE, add_run, anyio_backend, fixture_results, loaded, wait_for  # noqa: F401
+from test_tui_compare import eight_task_runs, shown
 from textual.color import Color
 
 from compt.store import RunStore
 from tui.app import ComptApp
-from tui.rows import STATUS_STYLE
+from tui.rows import STATUS_STYLE, RunRow
 from tui.screens.compare import CompareScreen
+from tui.widgets.grid_view import GridTable
 
 pytestmark = pytest.mark.anyio
 
@@ -75,3 +77,53 @@ async def test_seeds_list_configurations_in_the_tables_order(runs_dir):
         assert table_methods == ["pt", "ssum"]
         assert [m.title.split()[0] for m in views["seeds"]] == table_methods
         assert [m.title.split()[0] for m in views["heatmap"]] == ["ssum", "ssum"]  # pt: none
+
+
+async def compare_all(pilot) -> CompareScreen:
+    await loaded(pilot)
+    await pilot.press("A", "c")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
+                   and pilot.app.screen.views)
+    await pilot.pause()
+    return pilot.app.screen
+
+
+async def test_compare_keeps_avg_and_n_beside_the_labels(runs_dir):
+    eight_task_runs(runs_dir)
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        compare = await compare_all(pilot)
+        table = compare.query_one("#table-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count == 2)
+        for key in ("home", "right", "right", "end"):
+            await pilot.press(key)
+            header = shown(table).splitlines()[0].split()
+            assert header[:4] == ["method", "k", "avg", "n"]
+
+
+async def test_long_variant_labels_become_letters_so_scores_show(runs_dir):
+    """Configurations differing in several keys: the frozen variant label was the whole
+    width; now a letter, spelled out in a note, and the first task's scores are on screen."""
+    for minute, (batch, size) in enumerate([(20, 40), (8, 100), (16, 60)]):
+        folder = add_run(runs_dir, f"pt-b{batch}", minute, method="pt", batch_size=batch,
+                         eval_size=size)
+        folder.write_results(fixture_results("pt", minute))
+    RunStore(runs_dir).reindex()
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        compare = await compare_all(pilot)
+        table = compare.query_one("#table-view").query_one(GridTable)
+        await wait_for(pilot, lambda: table.row_count == 3)
+        lines = shown(table).splitlines()
+        assert lines[0].split()[:5] == ["method", "k", "variant", "avg", "n"]
+        assert "sent_movies" in lines[0]
+        assert [line.split()[2] for line in lines[1:4]] == ["A", "B", "C"]
+        notes = str(compare.query_one("#table-view .grid-notes").render())
+        assert "variant: A = batch_size=16 eval_size=60" in notes  # the table's own order
+        assert "B = batch_size=20 eval_size=40" in notes
+
+
+def test_tasks_cell_reads_like_the_cli():
+    run = RunRow({"run_id": "r", "tasks": ["sent_movies", "entail", "cola"]})
+    assert run.cells()["tasks"].text == "sent_movies+2"
+    assert RunRow({"run_id": "r", "tasks": ["cola"]}).cells()["tasks"].text == "cola"

@@ -18,7 +18,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
 from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
-from compt.report import known_keys, label_text, lookup
+from compt.report import known_keys, label_text, lookup, tasks_short
 from compt.store import ACTIVE
 
 Summary = dict[str, Any]
@@ -70,7 +70,7 @@ COLUMNS = (
     Column("mark", " ", 1),
     Column("status", "status", 11),
     Column("method", "meth", 4),
-    Column("tasks", "tasks", 12),
+    Column("tasks", "tasks", 14),  # "sent_movies+2" whole
     Column("k", "k", 3),
     Column("seed", "seed", 4),
     Column("progress", "prog", 5),  # "100%"; while evaluating, of the examples; "2/5" masks
@@ -170,7 +170,7 @@ class RunRow:
             "mark": Cell("✓" if self.marked else " ", "bold"),
             "status": Cell(status, STATUS_STYLE.get(self.state, "")),
             "method": Cell(str(s.get("method") or "?")),
-            "tasks": Cell(",".join(s.get("tasks") or []) or "-"),
+            "tasks": Cell(tasks_short(s.get("tasks") or [])),  # as `compt ls` prints it
             "k": Cell(label_text(s.get("k"))),
             "seed": Cell(label_text(s.get("seed"))),
             "progress": Cell(progress_text or "-"),

@@ -27,6 +27,7 @@ from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
+from compt.report import tasks_short
 from compt.runfolder import default_runs_dir
 from compt.store import RunStore, job_line
 
@@ -85,9 +86,7 @@ def _progress(summary: Mapping[str, Any]) -> str:
 
 
 def _tasks_short(tasks: list[str]) -> str:
-    if not tasks:
-        return "-"
-    return escape(tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}")
+    return escape(tasks_short(tasks))
 
 
 PROBLEM_MARK = "!"
