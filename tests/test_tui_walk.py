@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from rich.segment import Segment
 from rich.style import Style
-from test_tui import SIZE, add_run, anyio_backend, fixture_results, loaded, wait_for  # noqa: F401
+from test_tui import (  # noqa: F401 (anyio_backend, runs: fixtures)
+    SIZE,
+    add_run,
+    anyio_backend,
+    fixture_results,
+    loaded,
+    runs,
+    wait_for,
+)
 from test_tui_compare import eight_task_runs, shown
 from textual.color import Color
 
@@ -14,6 +22,7 @@ from compt.store import RunStore
 from tui.app import ComptApp
 from tui.rows import STATUS_STYLE, RunRow
 from tui.screens.compare import CompareScreen
+from tui.screens.detail import RunDetailScreen
 from tui.widgets.grid_view import GridTable
 
 pytestmark = pytest.mark.anyio
@@ -127,3 +136,34 @@ def test_tasks_cell_reads_like_the_cli():
     run = RunRow({"run_id": "r", "tasks": ["sent_movies", "entail", "cola"]})
     assert run.cells()["tasks"].text == "sent_movies+2"
     assert RunRow({"run_id": "r", "tasks": ["cola"]}).cells()["tasks"].text == "cola"
+
+
+async def test_log_wraps_long_lines_and_filters(runs, runs_dir):  # noqa: F811 (fixture)
+    long_line = "config " + " ".join(f"key_{i}=value_{i}" for i in range(30))  # ~450 chars
+    with runs["ssum-s1"].log_path.open("a") as fh:
+        fh.write(long_line + "\nTraceback: CUDA error\n")
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        await pilot.press("down", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        detail = app.screen
+        log = detail.query_one("#run-log")
+        await wait_for(pilot, lambda: log.line_count == 22)
+        await pilot.press("2")
+        await pilot.pause()
+        text = shown(log.shown)
+        assert "key_29=value_29" in text  # wrapped, not cut at the pane's edge
+        await pilot.press("slash", *"cuda")
+        await wait_for(pilot, lambda: len(log.shown.lines) == 1)
+        assert "Traceback: CUDA error" in shown(log.shown)
+        await pilot.press("enter")  # keep the filter; appended lines are filtered too
+        with runs["ssum-s1"].log_path.open("a") as fh:
+            fh.write("step 21 loss 0.09\nanother cuda line\n")
+        await wait_for(pilot, lambda: log.line_count == 24)
+        await wait_for(pilot, lambda: len(log.shown.lines) == 2)
+        await pilot.press("slash", "escape")  # clear: every line back
+        await wait_for(pilot, lambda: "step 21 loss 0.09" in shown(log.shown))
+        assert isinstance(app.screen, RunDetailScreen)
+        await pilot.press("escape")  # no filter open: back to the runs
+        assert not isinstance(app.screen, RunDetailScreen)

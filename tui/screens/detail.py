@@ -18,7 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from compt import export
@@ -36,6 +36,7 @@ from tui.screens.modals import ExportModal
 from tui.screens.runs import RETRYABLE
 from tui.tails import JsonlTail, LineTail
 from tui.widgets.grid_view import GridView
+from tui.widgets.log_view import LogView
 from tui.widgets.loss_chart import LossChart
 
 FOLLOW_S = 0.5
@@ -68,6 +69,7 @@ class RunDetailScreen(ComptScreen):
         Binding("escape,q", "back", "Back", id="detail.back"),
         *(Binding(str(i), f"tab('{name}')", name.capitalize(), show=False, id=f"detail.{name}")
           for i, name in enumerate(TABS, 1)),
+        Binding("slash", "find", "Filter log", id="detail.find"),
         Binding("e", "export", "Export", id="detail.export"),
         Binding("y", "copy", "Copy", id="detail.copy"),
         Binding("x", "stop", "Stop", id="detail.stop"),
@@ -91,7 +93,7 @@ class RunDetailScreen(ComptScreen):
             for i, name in enumerate(TABS, 1):
                 with TabPane(f"{i} {name.capitalize()}", id=name):
                     if name == "log":
-                        yield Log(max_lines=LOG_LINES, id="run-log")
+                        yield LogView(max_lines=LOG_LINES, id="run-log")
                     elif name == "loss":
                         yield LossChart(id="loss-chart")
                     elif name in ANALYSES:
@@ -177,7 +179,7 @@ class RunDetailScreen(ComptScreen):
         if message.live is not None:
             self.live = message.live
         if message.log_lines:
-            self.query_one("#run-log", Log).write_lines(message.log_lines)
+            self.query_one("#run-log", LogView).write_lines(message.log_lines)
         if message.metrics_rows:
             self.query_one(LossChart).add_rows(message.metrics_rows)
         if message.results_problem is not None:
@@ -303,6 +305,8 @@ class RunDetailScreen(ComptScreen):
     # -- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "find":  # offered on the log tab
+            return self.query_one(TabbedContent).active == "log"
         if action == "stop":  # offered while the run is live, retry once it ended badly
             return self.state in ACTIVE
         if action == "retry":
@@ -314,6 +318,12 @@ class RunDetailScreen(ComptScreen):
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()  # the log filter is offered on the log tab only
+
+    def action_find(self) -> None:
+        self.query_one("#run-log", LogView).open_filter()
 
     def _current_view(self) -> Any | None:
         tab = self.query_one(TabbedContent).active
