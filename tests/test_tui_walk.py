@@ -16,6 +16,7 @@ from test_tui import (  # noqa: F401 (anyio_backend, runs: fixtures)
     wait_for,
 )
 from test_tui_compare import eight_task_runs, shown
+from test_tui_plots import open_compare
 from textual.color import Color
 
 from compt.store import RunStore
@@ -23,6 +24,7 @@ from tui.app import ComptApp
 from tui.rows import STATUS_STYLE, RunRow
 from tui.screens.compare import CompareScreen
 from tui.screens.detail import RunDetailScreen
+from tui.screens.modals import TextModal
 from tui.widgets.grid_view import GridTable
 
 pytestmark = pytest.mark.anyio
@@ -88,12 +90,12 @@ async def test_seeds_list_configurations_in_the_tables_order(runs_dir):
         assert [m.title.split()[0] for m in views["heatmap"]] == ["ssum", "ssum"]  # pt: none
 
 
-async def compare_all(pilot) -> CompareScreen:
+async def open_detail(pilot) -> RunDetailScreen:
+    """The second run's detail screen (ssum-s1 in make_runs), its summary read."""
     await loaded(pilot)
-    await pilot.press("A", "c")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, CompareScreen)
-                   and pilot.app.screen.views)
-    await pilot.pause()
+    await pilot.press("down", "enter")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunDetailScreen)
+                   and pilot.app.screen.summary)
     return pilot.app.screen
 
 
@@ -101,7 +103,7 @@ async def test_compare_keeps_avg_and_n_beside_the_labels(runs_dir):
     eight_task_runs(runs_dir)
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        compare = await compare_all(pilot)
+        compare = await open_compare(pilot, "1")
         table = compare.query_one("#table-view").query_one(GridTable)
         await wait_for(pilot, lambda: table.row_count == 2)
         for key in ("home", "right", "right", "end"):
@@ -120,7 +122,7 @@ async def test_long_variant_labels_become_letters_so_scores_show(runs_dir):
     RunStore(runs_dir).reindex()
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        compare = await compare_all(pilot)
+        compare = await open_compare(pilot, "1")
         table = compare.query_one("#table-view").query_one(GridTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         lines = shown(table).splitlines()
@@ -144,10 +146,7 @@ async def test_log_wraps_long_lines_and_filters(runs, runs_dir):  # noqa: F811 (
         fh.write(long_line + "\nTraceback: CUDA error\n")
     app = ComptApp(runs_dir)
     async with app.run_test(size=SIZE) as pilot:
-        await loaded(pilot)
-        await pilot.press("down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunDetailScreen))
-        detail = app.screen
+        detail = await open_detail(pilot)
         log = detail.query_one("#run-log")
         await wait_for(pilot, lambda: log.line_count == 22)
         await pilot.press("2")
@@ -167,3 +166,32 @@ async def test_log_wraps_long_lines_and_filters(runs, runs_dir):  # noqa: F811 (
         assert isinstance(app.screen, RunDetailScreen)
         await pilot.press("escape")  # no filter open: back to the runs
         assert not isinstance(app.screen, RunDetailScreen)
+
+
+async def test_tags_and_note_edited_from_the_detail_screen(runs, runs_dir):  # noqa: F811
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        detail = await open_detail(pilot)
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
+        app.screen.query_one("#text").value = "baseline, " + "x" * 200  # too long a tag
+        await pilot.press("enter")
+        assert isinstance(app.screen, TextModal)  # refused in place, with compt's reason
+        assert "is not a valid tag" in str(app.screen.query_one("#text-hint").render())
+        app.screen.query_one("#text").value = "baseline, [bold]keep[/]"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: detail.summary.get("tags") == ["baseline", "[bold]keep[/]"])
+        assert app.store.get("ssum-s1")["tags"] == ["baseline", "[bold]keep[/]"]
+        await pilot.press("t")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
+        assert app.screen.query_one("#text").value == "baseline, [bold]keep[/]"
+        app.screen.query_one("#text").value = "[bold]keep[/]"  # deleting a tag removes it
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: detail.summary.get("tags") == ["[bold]keep[/]"])
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal))
+        app.screen.query_one("#text").value = "lr too high?"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: detail.summary.get("note") == "lr too high?")
+        assert "lr too high?" in shown(detail.query_one("#overview-view"))
+        assert app.store.get("ssum-s1")["note"] == "lr too high?"

@@ -8,6 +8,7 @@ costs the same per tick as a fresh one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,14 @@ from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.files import read_json
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
+from compt.names import check_note, check_tag
 from compt.phases import TRAINING, phase_text
 from compt.runfolder import RunFolder
-from compt.store import ACTIVE, job_line, live_state
+from compt.store import ACTIVE, RunStore, job_line, live_state
 from tui.messages import RunFollowed
 from tui.rows import STATUS_STYLE, format_eta, format_score
 from tui.screens.base import ComptScreen
-from tui.screens.modals import ExportModal
+from tui.screens.modals import ExportModal, TextModal
 from tui.screens.runs import RETRYABLE
 from tui.tails import JsonlTail, LineTail
 from tui.widgets.grid_view import GridView
@@ -62,6 +64,11 @@ def results_problem(results: Any) -> str | None:
 ALWAYS_SHOWN = ("model", "tasks", "method", "k", "seed")
 
 
+def split_tags(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (what the tags dialog takes)."""
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 class RunDetailScreen(ComptScreen):
     """Everything about one run, live while it trains."""
 
@@ -70,6 +77,8 @@ class RunDetailScreen(ComptScreen):
         *(Binding(str(i), f"tab('{name}')", name.capitalize(), show=False, id=f"detail.{name}")
           for i, name in enumerate(TABS, 1)),
         Binding("slash", "find", "Filter log", id="detail.find"),
+        Binding("t", "edit_tags", "Tags", id="detail.tags"),
+        Binding("n", "edit_note", "Note", id="detail.note"),
         Binding("e", "export", "Export", id="detail.export"),
         Binding("y", "copy", "Copy", id="detail.copy"),
         Binding("x", "stop", "Stop", id="detail.stop"),
@@ -349,6 +358,35 @@ class RunDetailScreen(ComptScreen):
         view = self._current_view()
         if view is not None:
             self.app.copy_view(view)
+
+    def action_edit_tags(self) -> None:
+        old = list(self.summary.get("tags") or [])
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                new = split_tags(text)
+                self.save_meta(lambda store: store.set_tags(
+                    self.run_id, add=new, remove=[t for t in old if t not in new]))
+
+        self.app.push_screen(TextModal(f"Tags of {self.run_id}", ", ".join(old),
+                                       "Comma-separated; remove a tag by deleting it.",
+                                       lambda text: [check_tag(t) for t in split_tags(text)]),
+                             save)
+
+    def action_edit_note(self) -> None:
+        def save(text: str | None) -> None:
+            if text is not None:
+                self.save_meta(lambda store: store.set_note(self.run_id, text))
+
+        self.app.push_screen(TextModal(f"Note on {self.run_id}", self.summary.get("note") or "",
+                                       "Free text; empty clears the note.", check_note), save)
+
+    @work(thread=True, group="detail.meta", name="Saving tags / note", exit_on_error=False)
+    def save_meta(self, change: Callable[[RunStore], object]) -> None:
+        """Write through the store (its lock, meta.json, the index), then show the result."""
+        store = self.app.store
+        change(store)
+        self.post_message(RunFollowed(store.get(self.run_id), None, [], [], None, None))
 
     def action_stop(self) -> None:
         self.app.runs_screen.request("stop", [self.run_id])
