@@ -1,5 +1,7 @@
 """Findings of the dashboard walk (issue 22): NO_COLOR contrast of `failed`, the
-screenshot toast, Seeds in the Table's order."""
+screenshot toast, Seeds in the Table's order, compare labels at 80 columns, the tasks
+cell, the log's wrap and filter, tags and notes from the TUI, and the runs table's bulk
+row append behind the faster sort and group-by."""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ from test_tui import (  # noqa: F401 (anyio_backend, runs: fixtures)
     SIZE,
     add_run,
     anyio_backend,
+    finished_rows,
     fixture_results,
     loaded,
     runs,
+    runs_table_app,
     wait_for,
 )
 from test_tui_compare import eight_task_runs, shown
@@ -195,3 +199,33 @@ async def test_tags_and_note_edited_from_the_detail_screen(runs, runs_dir):  # n
         await wait_for(pilot, lambda: detail.summary.get("note") == "lr too high?")
         assert "lr too high?" in shown(detail.query_one("#overview-view"))
         assert app.store.get("ssum-s1")["note"] == "lr too high?"
+
+
+async def test_rows_appended_in_bulk_read_as_rows_added_one_by_one():
+    """RunsTable._append_rows fills DataTable's private state in one pass: the table must
+    answer and draw exactly as one built by the public add_row."""
+    from textual.geometry import Region
+
+    from tui.widgets.runs_table import RunsTable
+
+    rows = finished_rows(450)
+    app = runs_table_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(RunsTable)
+
+        async def state() -> tuple:
+            await pilot.pause()
+            table.move_cursor(row=300)
+            await pilot.pause()
+            drawn = [strip.text for strip in table.render_lines(Region(0, 0, *table.size))]
+            return (table.row_count, drawn, table.get_row_at(300), table.get_row_index("run-00007"),
+                    table.get_cell("run-00449", "average"), table.current_key)
+
+        table.show(rows)
+        await wait_for(pilot, lambda: not table.filling)
+        bulk = await state()
+        table.clear()
+        for row in rows:
+            table.add_row(*row.cells().values(), key=row.run_id)
+        assert await state() == bulk
+        assert bulk[0] == 450 and bulk[-1] == "run-00300"
