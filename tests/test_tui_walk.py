@@ -229,3 +229,28 @@ async def test_rows_appended_in_bulk_read_as_rows_added_one_by_one():
             table.add_row(*row.cells().values(), key=row.run_id)
         assert await state() == bulk
         assert bulk[0] == 450 and bulk[-1] == "run-00300"
+
+
+async def test_runs_list_columns_sort_arrows_and_column_steps(runs, runs_dir):  # noqa: F811
+    app = ComptApp(runs_dir)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot)
+        table = app.runs_screen.table
+        labels = lambda: [str(c.label) for c in table.ordered_columns]  # noqa: E731
+        assert "created↓" in labels()  # newest first
+        cells = {c.key.value: str(table.get_cell("pt-s0", c.key)) for c in table.ordered_columns}
+        assert cells["group"] == "g-pt" and cells["created"] == "2026-11-24 07:00"
+        assert cells["tasks"] == "sent_movies+1"
+        await pilot.press("s")  # status, A to Z
+        assert "status↑" in labels() and "created" in labels() and "created↓" not in labels()
+        table_x = table.ordered_columns
+        run_at = sum(c.get_render_width(table) for c in table_x[:[c.key.value for c in
+                                                                   table_x].index("run")])
+        presses = 0
+        while round(table.scroll_x) < min(run_at, table.max_scroll_x):
+            await pilot.press("right")
+            presses += 1
+            assert presses <= 10, "the run id takes more than 10 presses to reach"
+        assert round(table.scroll_x) == min(run_at, table.max_scroll_x)
+        await pilot.press("left")
+        assert round(table.scroll_x) < run_at

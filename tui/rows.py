@@ -70,7 +70,7 @@ COLUMNS = (
     Column("mark", " ", 1),
     Column("status", "status", 11),
     Column("method", "meth", 4),
-    Column("tasks", "tasks", 14),  # "sent_movies+2" whole
+    Column("tasks", "tasks", 13),  # "sent_movies+2" whole (and avg still in 80 columns)
     Column("k", "k", 3),
     Column("seed", "seed", 4),
     Column("progress", "prog", 5),  # "100%"; while evaluating, of the examples; "2/5" masks
@@ -78,6 +78,10 @@ COLUMNS = (
     Column("eta", "eta", 6),
     Column("average", "avg", 5),
     Column("run", "run", 27),  # a generated id whole; RunsTable widens it for longer ones
+    Column("group", "group", 16),
+    Column("created", "created", 16),  # "2026-11-24 07:00"
+    Column("duration", "time", 7),
+    Column("host", "host", 12),
 )
 COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 
@@ -178,6 +182,10 @@ class RunRow:
             "eta": Cell(format_eta(self.status.get("eta_s")) if self.state == "running" else "-"),
             "average": Cell(format_score(s.get("average"))),
             "run": Cell(self.run_id, "dim"),
+            "group": Cell(str(s.get("group") or "-")),
+            "created": Cell(str(s.get("created") or "-")[:16].replace("T", " ")),
+            "duration": Cell(format_eta(s.get("duration_s"))),
+            "host": Cell(str(s.get("host") or "-")),
         }
 
 
@@ -286,8 +294,10 @@ SORTS: dict[str, Callable[[RunRow], Any]] = {
     "seed": lambda r: _number(r.summary.get("seed")),
     "progress": lambda r: -1.0 if r.progress is None else r.progress,
     "average": lambda r: _number(r.summary.get("average")),
+    "group": lambda r: str(r.summary.get("group") or ""),
+    "duration": lambda r: _number(r.summary.get("duration_s")),
 }
-DESCENDING_FIRST = ("created", "progress", "average")  # newest / furthest / best on top
+DESCENDING_FIRST = ("created", "progress", "average", "duration")  # newest / best / longest
 GROUPS = ("none", "group", "method", "k", "status", "tasks")
 # the column where a group header prints its value (a store group has no column: tasks)
 GROUP_COLUMN = {"group": "tasks", "method": "method", "k": "k", "status": "status",

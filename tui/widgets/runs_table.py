@@ -11,6 +11,7 @@ import gc
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
@@ -42,6 +43,10 @@ class RunsTable(KeysInOrder, DataTable):
         Binding("G,end", "scroll_bottom", "Bottom", show=False, id="runs.bottom"),
         Binding("ctrl+d", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("ctrl+u", "page_up", "Page up", show=False, id="runs.page_up"),
+        # sideways a column at a time: the run id and the columns after it are a few
+        # presses away at 80 columns, not dozens
+        Binding("right,l", "step_column(1)", "Next column", show=False, id="runs.right"),
+        Binding("left,h", "step_column(-1)", "Previous column", show=False, id="runs.left"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -57,6 +62,33 @@ class RunsTable(KeysInOrder, DataTable):
     def on_mount(self) -> None:
         for column in COLUMNS:
             self.add_column(column.label, width=column.width, key=column.key)
+
+    def mark_sort(self, key: str, descending: bool) -> None:
+        """An arrow after the label of the column the rows are sorted by (only there)."""
+        arrow = "↓" if descending else "↑"
+        for column in COLUMNS:
+            label = column.label
+            if column.key == key:  # the arrow takes the label's last letter if it must
+                label = label[:column.width - 1] + arrow if len(label) >= column.width else (
+                    label + arrow)
+            table_column = self.columns.get(ColumnKey(column.key))
+            if table_column is not None and table_column.label.plain != label:
+                table_column.label = Text(label)
+                self._update_count += 1  # the header's cached rendering is stale
+        self.refresh()
+
+    def action_step_column(self, direction: int) -> None:
+        """Scroll to the start of the next (+1) or previous (-1) column."""
+        stops, x = [], 0
+        for column in self.ordered_columns:
+            stops.append(x)
+            x += column.get_render_width(self)
+        now = round(self.scroll_x)
+        if direction > 0:
+            target = next((s for s in stops if s > now), self.max_scroll_x)
+        else:
+            target = next((s for s in reversed(stops) if s < now), 0)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False, immediate=True)
 
     # -- what the cursor is on ------------------------------------------------------
 
