@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.message import Message
@@ -66,7 +67,8 @@ class CompareBuilt(Message):
 class SweepRead(Message):
     """The compared runs' summaries and configs, for the sweep plot's axis."""
 
-    def __init__(self, summaries: list[dict[str, Any]], configs: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, summaries: Sequence[Mapping[str, Any]],
+                 configs: dict[str, dict[str, Any]]) -> None:
         super().__init__()
         self.summaries = summaries
         self.configs = configs

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +30,7 @@ class ReferenceLine:
 
 
 # (the runs' summaries, the task or None for the average) -> the lines to draw
-ReferenceSource = Callable[[Sequence[dict[str, Any]], str | None], list[ReferenceLine]]
+ReferenceSource = Callable[[Sequence[Mapping[str, Any]], str | None], list[ReferenceLine]]
 _REFERENCE_SOURCES: list[ReferenceSource] = []
 
 
@@ -40,7 +40,8 @@ def register_reference_source(source: ReferenceSource) -> None:
         _REFERENCE_SOURCES.append(source)
 
 
-def reference_lines(summaries: Sequence[dict[str, Any]], task: str | None) -> list[ReferenceLine]:
+def reference_lines(summaries: Sequence[Mapping[str, Any]],
+                    task: str | None) -> list[ReferenceLine]:
     """Every registered source's lines; a source that fails or has none adds nothing."""
     lines: list[ReferenceLine] = []
     for source in _REFERENCE_SOURCES:
@@ -76,7 +77,7 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def swept_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
+def swept_keys(configs: Sequence[Mapping[str, Any]]) -> list[str]:
     """Config keys with a number in every run and two or more values across them."""
     keys: list[str] = []
     for key in dict.fromkeys(k for config in configs for k in config):
@@ -86,13 +87,13 @@ def swept_keys(configs: Sequence[dict[str, Any]]) -> list[str]:
     return keys
 
 
-def score_names(summaries: Sequence[dict[str, Any]]) -> list[str]:
+def score_names(summaries: Sequence[Mapping[str, Any]]) -> list[str]:
     """"average" and every task some run has a score for."""
     tasks = dict.fromkeys(t for s in summaries for t in (s.get("scores") or {}))
     return [AVERAGE, *tasks]
 
 
-def sweep_axis(summaries: Sequence[dict[str, Any]], configs: dict[str, dict[str, Any]],
+def sweep_axis(summaries: Sequence[Mapping[str, Any]], configs: dict[str, dict[str, Any]],
                key: str, score: str = AVERAGE) -> SweepAxis:
     """The points of ``score`` against ``key`` per method (runs without the score are left out)."""
     points: dict[str, dict[float, list[float]]] = {}

@@ -8,6 +8,7 @@ what is exported here is exactly what ``compt table`` / ``compt heatmap`` would 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ class CompareScreen(ComptScreen):
         self.filled: set[str] = set()  # views whose blocks are in
         self.value = "last"
         self.views: dict[str, Any] = {}
-        self.sweep: tuple[list[dict[str, Any]], dict[str, dict[str, Any]]] = ([], {})
+        self.sweep: tuple[Sequence[Mapping[str, Any]], dict[str, dict[str, Any]]] = ([], {})
         self.sweep_key, self.sweep_score = 0, 0  # indexes into the swept keys and scores
         self._tails: dict[str, JsonlTail] = {}  # run id -> its metrics.jsonl, live runs only
         self._following = False

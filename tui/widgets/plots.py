@@ -69,19 +69,18 @@ class CurvesChart(PlotextPlot):
         plt.clear_figure()
         plt.title(self.title)
         plt.xlabel("step")
-        low, high = None, None
+        drawn: list[int] = []  # first and last step of every curve drawn
         for i, curve in enumerate(self.curves.values()):
             steps, values = curve.series(self.metric)
             if not steps:
                 continue
             steps, values = thin(steps, smooth(values, self.smoothing))
             plt.plot(steps, values, marker=MARKERS[i % len(MARKERS)], label=curve.label)
-            low = min(steps[0], low if low is not None else steps[0])
-            high = max(steps[-1], high if high is not None else steps[-1])
-        if low is None:
+            drawn += [steps[0], steps[-1]]
+        if not drawn:
             plt.title(f"{self.title} · none logged yet")
         else:
-            plt.xticks(whole_ticks(low, high))
+            plt.xticks([float(t) for t in whole_ticks(min(drawn), max(drawn))])
         self.refresh()
 
 
