@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
 from rich.text import Text
@@ -28,7 +29,7 @@ FREEZE_ROWS = 2000  # from this many rows, full garbage collections would be fel
 
 
 def item_key(item: Item) -> str:
-    return item.key if isinstance(item, Group) else item.run_id
+    return item.key
 
 
 class RunsTable(KeysInOrder, DataTable):
@@ -152,7 +153,8 @@ class RunsTable(KeysInOrder, DataTable):
         self.filling = True
         gc.disable()  # see _filled
         items = list(items)
-        kept = next((i for i, item in enumerate(items) if item_key(item) == self._keep[0]), 0)
+        keys = list(map(attrgetter("key"), items))  # (C-speed: 20 ms less at 10,000 rows)
+        kept = keys.index(self._keep[0]) if self._keep[0] in keys else 0
         self._add_chunk(items, 0, self._generation, kept + FIRST_CHUNK)
 
     def fit_run_column(self, longest: int) -> None:
