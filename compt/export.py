@@ -233,9 +233,10 @@ def table_markdown(table: Table) -> str:
         for column in table.columns:
             cell = row.cells[column]
             text = cell_text(cell, row, table.digits)
-            cells.append(_by_rank(cell, f"**{text}**", f"_{text}_", text) + _below(cell))
+            # <ins>: markdown has no underline, and the second is underlined everywhere else
+            cells.append(_by_rank(cell, f"**{text}**", f"<ins>{text}</ins>", text) + _below(cell))
         lines.append(_md_row([*row.labels, *cells, count_text(row, table.expected)]))
-    lines += ["", "Bold: best in column; italic: second.", *table.notes]
+    lines += ["", "Bold: best in column; underlined: second.", *table.notes]
     return "\n".join(lines) + "\n"
 
 

@@ -70,6 +70,13 @@ def label_text(value: Any) -> str:
     return str(value)
 
 
+def tasks_short(tasks: Sequence[str]) -> str:
+    """A run's tasks in one short cell: the first and how many more (``sent_movies+2``)."""
+    if not tasks:
+        return "-"
+    return tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}"
+
+
 def run_scores(
     summary: Summary, value: str = "last"
 ) -> tuple[dict[str, float], float | None, bool]:

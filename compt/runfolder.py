@@ -64,7 +64,8 @@ STATUS_STYLE: dict[str, str] = {
     Status.DONE: "green",
     Status.RUNNING: "bold",
     Status.QUEUED: "dim",
-    Status.FAILED: "bold red",
+    # light on dark, also in NO_COLOR's greys (theme red text became dark grey there: 1.3:1)
+    Status.FAILED: "bold #ffffff on #a00000",
     Status.INTERRUPTED: "yellow",
     Status.STOPPED: "yellow",
 }

@@ -62,7 +62,8 @@ def test_rich_table_styles_best_bold_and_second_underlined(table):
 
 def test_markdown_and_latex_markup(table):
     md = render(table, "markdown")
-    assert "**75.0 ± –**" in md and "_72.0 ± 2.8_" in md
+    assert "**75.0 ± –**" in md and "<ins>72.0 ± 2.8</ins>" in md
+    assert "underlined: second" in md  # as on screen and in LaTeX (not "italic")
     tex = render(table, "latex")
     assert r"\textbf{75.0 $\pm$ --}" in tex
     assert r"\underline{72.0 $\pm$ 2.8}" in tex

@@ -784,12 +784,12 @@ def test_main_rejects_a_file_as_runs_dir(tmp_path, capsys):
 
 
 def test_core_never_imports_textual():
-    """Every module of the core package imports without pulling textual in."""
+    """Every module of the core package imports without pulling textual or plotext in."""
     code = ("import importlib, pkgutil, sys, compt\n"
             "for m in pkgutil.walk_packages(compt.__path__, 'compt.'):\n"
             "    if m.name != 'compt.__main__':\n"
             "        importlib.import_module(m.name)\n"
-            "sys.exit('textual' in sys.modules)")
+            "sys.exit('textual' in sys.modules or 'plotext' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], env={**os.environ},
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

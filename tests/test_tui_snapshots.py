@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 from test_tui import loaded, make_runs, wait_for
 from test_tui_compare import eight_task_runs
+from test_tui_plots import open_compare, sweep_runs
 
 from tui.app import ComptApp
 from tui.screens.compare import CompareScreen
 from tui.screens.detail import RunDetailScreen
+from tui.widgets.grid_view import GridTable
+from tui.widgets.plots import CurvesChart
 
 SIZE = (80, 24)
 WIDE = (120, 40)
@@ -111,3 +114,23 @@ def test_help_screen(snap_compare, app):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=help_screen)
+
+
+@pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
+@pytest.mark.parametrize("view,ks", [("5", (8,)), ("6", (4, 8, 16)), ("4", (8,))],
+                         ids=["curves", "sweep", "heatmap"])
+def test_plots(snap_compare, tmp_path, monkeypatch, view, ks, no_color):
+    """The pictures at 80x24: curves of four runs, a k sweep, a heatmap with its legend;
+    with NO_COLOR the runs differ by marker and the cells by shading character."""
+    monkeypatch.chdir(tmp_path)
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")
+    sweep_runs(Path("runs"), ks=ks)
+
+    async def plot(pilot):
+        screen = await open_compare(pilot, view)
+        await wait_for(pilot, lambda: screen.query_one(CurvesChart).curves
+                       and screen.query(GridTable))
+        await pilot.pause()
+
+    assert snap_compare(ComptApp(Path("runs")), terminal_size=SIZE, run_before=plot)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
@@ -108,6 +108,14 @@ class ComptApp(App):
                timeout: float | None = None, markup: bool = False) -> None:
         """Notifications quote user strings (run ids, groups, paths): never read as markup."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def _on_delivery_complete(self, event: events.DeliveryComplete) -> None:
+        """Textual's own toast is markup (``[$text-success]``), which ``notify`` never reads:
+        say where the screenshot went in plain words instead."""
+        if event.name == "screenshot":
+            event.prevent_default()  # Textual's handler (a base class's) is not called
+            where = f" to {event.path}" if event.path is not None else ""
+            self.notify(f"Saved screenshot{where}", title="Screenshot")
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

@@ -19,6 +19,7 @@ from rich.text import Text
 from compt import export
 from compt.heatmap import Matrix
 from compt.report import Table
+from tui import shading
 from tui.diff import ConfigDiff
 
 
@@ -31,6 +32,7 @@ class Grid:
     rows: list[list[Text]]
     fixed: int = 1  # leading label columns kept in view while the others scroll
     notes: list[str] = field(default_factory=list)
+    legend: Text | None = None  # a heatmap's shade scale, shown under its title
 
 
 def grids_of(view: Any) -> list[Grid]:
@@ -45,7 +47,13 @@ def grids_of(view: Any) -> list[Grid]:
 
 
 def table_grid(table: Table) -> Grid:
-    """The paper table: label columns, then ``mean ± std`` cells with their rank markers."""
+    """The paper table: label columns, then ``mean ± std`` cells with their rank markers.
+
+    The average and ``n`` come right after the labels and stay in view with them (with
+    eight tasks at 80 columns they were behind End), and a label column too wide to
+    leave room for scores is replaced by letters that a note spells out.
+    """
+    labels = len(table.label_names)
     rows = []
     for pieces in export._padded_rows(table):  # the exact text the CLI prints (± aligned)
         cells = []
@@ -54,9 +62,30 @@ def table_grid(table: Table) -> Grid:
             if style:
                 cell.stylize(style, start, end)
             cells.append(cell)
-        rows.append(cells)
-    return Grid(table.title or "", [*table.label_names, *table.columns, "n"], rows,
-                fixed=len(table.label_names), notes=[export.LEGEND, *table.notes])
+        tasks, average, count = cells[labels:-2], cells[-2], cells[-1]
+        rows.append([*cells[:labels], average, count, *tasks])
+    names = list(table.label_names)
+    notes = [export.LEGEND, *table.notes]
+    for i, name in enumerate(names):
+        legend = _lettered(rows, i)
+        if legend:
+            notes.append(f"{name}: " + "; ".join(f"{letter} = {full}" for letter, full in legend))
+    return Grid(table.title or "", [*names, table.columns[-1], "n", *table.columns[:-1]], rows,
+                fixed=labels + 2, notes=notes)
+
+
+MAX_LABEL = 20  # widest frozen label cell before the column becomes letters and a note
+
+
+def _lettered(rows: list[list[Text]], column: int) -> list[tuple[str, str]]:
+    """Replace a too-wide label column's values by A, B, … in place; the legend, or []."""
+    values = list(dict.fromkeys(row[column].plain.strip() for row in rows))
+    if max(map(len, values), default=0) <= MAX_LABEL or len(values) > 26:
+        return []
+    letters = {value: chr(ord("A") + i) for i, value in enumerate(values)}
+    for row in rows:
+        row[column] = Text(letters[row[column].plain.strip()])
+    return [(letters[v], v) for v in values]
 
 
 def matrix_grid(matrix: Matrix) -> Grid:
@@ -64,11 +93,10 @@ def matrix_grid(matrix: Matrix) -> Grid:
     body = len(matrix.rows) - matrix.footer
     rows = []
     for i, (label, values) in enumerate(zip(matrix.rows, matrix.values, strict=True)):
-        cells = [Text(f" {export.number(v, matrix.digits_for(c))} ",
-                      style=export.matrix_cell_style(matrix, v))
-                 for c, v in zip(matrix.columns, values, strict=True)]
+        cells = [shading.cell(matrix, v, c) for c, v in zip(matrix.columns, values, strict=True)]
         rows.append([Text(str(label), style="bold" if i >= body else ""), *cells])
-    return Grid(matrix.title, [matrix.corner, *matrix.columns], rows, notes=list(matrix.notes))
+    return Grid(matrix.title, [matrix.corner, *matrix.columns], rows, notes=list(matrix.notes),
+                legend=shading.legend(matrix))
 
 
 def diff_grid(diff: ConfigDiff) -> Grid:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from textual.message import Message
@@ -62,3 +63,21 @@ class CompareBuilt(Message):
         super().__init__()
         self.views = views
         self.problems = problems
+
+
+class SweepRead(Message):
+    """The compared runs' summaries and configs, for the sweep plot's axis."""
+
+    def __init__(self, summaries: Sequence[Mapping[str, Any]],
+                 configs: dict[str, dict[str, Any]]) -> None:
+        super().__init__()
+        self.summaries = summaries
+        self.configs = configs
+
+
+class CurvesGrew(Message):
+    """New metrics rows per run id (the curves chart's feed; live runs keep sending)."""
+
+    def __init__(self, rows: dict[str, list[dict[str, Any]]]) -> None:
+        super().__init__()
+        self.rows = rows

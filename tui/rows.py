@@ -18,7 +18,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 
 from compt.phases import ANALYSING, SHORT, TRAINING, phase_progress
-from compt.report import known_keys, label_text, lookup
+from compt.report import known_keys, label_text, lookup, tasks_short
 from compt.runfolder import STATUS_STYLE
 from compt.store import ACTIVE, Summary
 
@@ -61,7 +61,7 @@ COLUMNS = (
     Column("mark", " ", 1),
     Column("status", "status", 11),
     Column("method", "meth", 4),
-    Column("tasks", "tasks", 12),
+    Column("tasks", "tasks", 13),  # "sent_movies+2" whole (and avg still in 80 columns)
     Column("k", "k", 3),
     Column("seed", "seed", 4),
     Column("progress", "prog", 5),  # "100%"; while evaluating, of the examples; "2/5" masks
@@ -69,6 +69,10 @@ COLUMNS = (
     Column("eta", "eta", 6),
     Column("average", "avg", 5),
     Column("run", "run", 27),  # a generated id whole; RunsTable widens it for longer ones
+    Column("group", "group", 16),
+    Column("created", "created", 16),  # "2026-11-24 07:00"
+    Column("duration", "time", 7),
+    Column("host", "host", 12),
 )
 # a scheduler's job (its Slurm state, else its id): last, and only while a run has a job
 JOB_COLUMN = Column("job", "job", 22)
@@ -85,6 +89,10 @@ class RunRow:
     marked: bool = False
     _cells: dict[str, Cell] | None = field(default=None, repr=False)
     _haystack: str | None = field(default=None, repr=False)
+    key: str = field(init=False, repr=False)  # its row key: the run id (a Group has one too)
+
+    def __post_init__(self) -> None:
+        self.key = self.summary["run_id"]  # a plain attribute: read 10,000 times a rebuild
 
     @property
     def haystack(self) -> str:
@@ -163,7 +171,7 @@ class RunRow:
             "mark": Cell("✓" if self.marked else " ", "bold"),
             "status": Cell(status, STATUS_STYLE.get(self.state, "")),
             "method": Cell(str(s.get("method") or "?")),
-            "tasks": Cell(",".join(s.get("tasks") or []) or "-"),
+            "tasks": Cell(tasks_short(s.get("tasks") or [])),  # as `compt ls` prints it
             "k": Cell(label_text(s.get("k"))),
             "seed": Cell(label_text(s.get("seed"))),
             "progress": Cell(progress_text or "-"),
@@ -171,6 +179,10 @@ class RunRow:
             "eta": Cell(format_eta(self.status.get("eta_s")) if self.state == "running" else "-"),
             "average": Cell(format_score(s.get("average"))),
             "run": Cell(self.run_id, "dim"),
+            "group": Cell(str(s.get("group") or "-")),
+            "created": Cell(str(s.get("created") or "-")[:16].replace("T", " ")),
+            "duration": Cell(format_eta(s.get("duration_s"))),
+            "host": Cell(str(s.get("host") or "-")),
             "job": Cell(str(s.get("job_state") or s.get("job_id") or "")),
         }
 
@@ -281,8 +293,10 @@ SORTS: dict[str, Callable[[RunRow], Any]] = {
     "seed": lambda r: _number(r.summary.get("seed")),
     "progress": lambda r: -1.0 if r.progress is None else r.progress,
     "average": lambda r: _number(r.summary.get("average")),
+    "group": lambda r: str(r.summary.get("group") or ""),
+    "duration": lambda r: _number(r.summary.get("duration_s")),
 }
-DESCENDING_FIRST = ("created", "progress", "average")  # newest / furthest / best on top
+DESCENDING_FIRST = ("created", "progress", "average", "duration")  # newest / best / longest
 GROUPS = ("none", "group", "method", "k", "status", "tasks")
 # the column where a group header prints its value (a store group has no column: tasks)
 GROUP_COLUMN = {"group": "tasks", "method": "method", "k": "k", "status": "status",

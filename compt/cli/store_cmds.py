@@ -30,7 +30,7 @@ from compt.cli.app import EXECUTOR_HELP, RUNS_DIR_HELP, SlurmOptions, app
 from compt.config import RunConfig, differing_keys
 from compt.errors import ComptError
 from compt.phases import phase_text
-from compt.report import data_caveats
+from compt.report import data_caveats, tasks_short
 from compt.runfolder import STATUS_STYLE, default_runs_dir
 from compt.store import RunStore, job_line
 
@@ -88,9 +88,7 @@ def _progress(summary: Mapping[str, Any], counts: bool = True) -> str:
 
 
 def _tasks_short(tasks: list[str]) -> str:
-    if not tasks:
-        return "-"
-    return escape(tasks[0] if len(tasks) == 1 else f"{tasks[0]}+{len(tasks) - 1}")
+    return escape(tasks_short(tasks))
 
 
 PROBLEM_MARK = "!"

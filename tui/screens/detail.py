@@ -8,6 +8,7 @@ costs the same per tick as a fresh one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from compt import export
@@ -26,16 +27,18 @@ from compt.config import RunConfig
 from compt.errors import ComptError
 from compt.files import read_json
 from compt.heatmap import Matrix, per_prompt_matrix, prediction_matrices, router_matrices
+from compt.names import check_note, check_tag
 from compt.phases import TRAINING, phase_text
 from compt.runfolder import STATUS_STYLE, RunFolder, RunStatus
-from compt.store import ACTIVE, job_line, live_state
+from compt.store import ACTIVE, RunStore, job_line, live_state
 from tui.messages import RunFollowed
 from tui.rows import format_eta, format_score
 from tui.screens.base import ComptScreen
-from tui.screens.modals import ExportModal
+from tui.screens.modals import ExportModal, TextModal
 from tui.screens.runs import RETRYABLE
 from tui.tails import JsonlTail, LineTail
 from tui.widgets.grid_view import GridView
+from tui.widgets.log_view import LogView
 from tui.widgets.loss_chart import LossChart
 
 FOLLOW_S = 0.5
@@ -61,6 +64,11 @@ def results_problem(results: Any) -> str | None:
 ALWAYS_SHOWN = ("model", "tasks", "method", "k", "seed")
 
 
+def split_tags(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]`` (what the tags dialog takes)."""
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
 class RunDetailScreen(ComptScreen):
     """Everything about one run, live while it trains."""
 
@@ -68,6 +76,9 @@ class RunDetailScreen(ComptScreen):
         Binding("escape,q", "back", "Back", id="detail.back"),
         *(Binding(str(i), f"tab('{name}')", name.capitalize(), show=False, id=f"detail.{name}")
           for i, name in enumerate(TABS, 1)),
+        Binding("slash", "find", "Filter log", id="detail.find"),
+        Binding("t", "edit_tags", "Tags", id="detail.tags"),
+        Binding("n", "edit_note", "Note", id="detail.note"),
         Binding("e", "export", "Export", id="detail.export"),
         Binding("y", "copy", "Copy", id="detail.copy"),
         Binding("x", "stop", "Stop", id="detail.stop"),
@@ -91,7 +102,7 @@ class RunDetailScreen(ComptScreen):
             for i, name in enumerate(TABS, 1):
                 with TabPane(f"{i} {name.capitalize()}", id=name):
                     if name == "log":
-                        yield Log(max_lines=LOG_LINES, id="run-log")
+                        yield LogView(max_lines=LOG_LINES, id="run-log")
                     elif name == "loss":
                         yield LossChart(id="loss-chart")
                     elif name in ANALYSES:
@@ -177,7 +188,7 @@ class RunDetailScreen(ComptScreen):
         if message.live is not None:
             self.live = message.live
         if message.log_lines:
-            self.query_one("#run-log", Log).write_lines(message.log_lines)
+            self.query_one("#run-log", LogView).write_lines(message.log_lines)
         if message.metrics_rows:
             self.query_one(LossChart).add_rows(message.metrics_rows)
         if message.results_problem is not None:
@@ -303,6 +314,8 @@ class RunDetailScreen(ComptScreen):
     # -- actions ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "find":  # offered on the log tab
+            return self.query_one(TabbedContent).active == "log"
         if action == "stop":  # offered while the run is live, retry once it ended badly
             return self.state in ACTIVE
         if action == "retry":
@@ -314,6 +327,12 @@ class RunDetailScreen(ComptScreen):
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()  # the log filter is offered on the log tab only
+
+    def action_find(self) -> None:
+        self.query_one("#run-log", LogView).open_filter()
 
     def _current_view(self) -> Any | None:
         tab = self.query_one(TabbedContent).active
@@ -339,6 +358,35 @@ class RunDetailScreen(ComptScreen):
         view = self._current_view()
         if view is not None:
             self.app.copy_view(view)
+
+    def action_edit_tags(self) -> None:
+        old = list(self.summary.get("tags") or [])
+
+        def save(text: str | None) -> None:
+            if text is not None:
+                new = split_tags(text)
+                self.save_meta(lambda store: store.set_tags(
+                    self.run_id, add=new, remove=[t for t in old if t not in new]))
+
+        self.app.push_screen(TextModal(f"Tags of {self.run_id}", ", ".join(old),
+                                       "Comma-separated; remove a tag by deleting it.",
+                                       lambda text: [check_tag(t) for t in split_tags(text)]),
+                             save)
+
+    def action_edit_note(self) -> None:
+        def save(text: str | None) -> None:
+            if text is not None:
+                self.save_meta(lambda store: store.set_note(self.run_id, text))
+
+        self.app.push_screen(TextModal(f"Note on {self.run_id}", self.summary.get("note") or "",
+                                       "Free text; empty clears the note.", check_note), save)
+
+    @work(thread=True, group="detail.meta", name="Saving tags / note", exit_on_error=False)
+    def save_meta(self, change: Callable[[RunStore], object]) -> None:
+        """Write through the store (its lock, meta.json, the index), then show the result."""
+        store = self.app.store
+        change(store)
+        self.post_message(RunFollowed(store.get(self.run_id), None, [], [], None, None))
 
     def action_stop(self) -> None:
         self.app.runs_screen.request("stop", [self.run_id])

@@ -250,6 +250,7 @@ class RunsScreen(ComptScreen):
         self.groups = {i.key: i for i in items if isinstance(i, Group)}
         self.shown = [i for i in items if isinstance(i, RunRow)]
         self.table.show(items)
+        self.table.mark_sort(self.view.sort, self.view.descending)
         self.update_info()
 
     def update_info(self) -> None:

@@ -172,6 +172,8 @@ class GridView(VerticalScroll):
         for grid in grids_of(view):
             if grid.title:
                 widgets.append(Static(Text(grid.title, style="bold"), classes="grid-title"))
+            if grid.legend is not None:
+                widgets.append(Static(grid.legend, classes="grid-legend"))
             widgets.append(GridTable(grid))
             if grid.notes:
                 widgets.append(Static(Text("\n".join(grid.notes), style="dim"),

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterable, Sequence
+from operator import attrgetter
 from typing import Any
 
+from rich.text import Text
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey, RowKey
+from textual.widgets.data_table import ColumnKey, DuplicateKey, Row, RowKey
 
 from tui.rows import COLUMNS, GROUP_PREFIX, JOB_COLUMN, Cell, Group, RunRow
 from tui.widgets.focus import KeysInOrder
@@ -27,7 +29,7 @@ FREEZE_ROWS = 2000  # from this many rows, full garbage collections would be fel
 
 
 def item_key(item: Item) -> str:
-    return item.key if isinstance(item, Group) else item.run_id
+    return item.key
 
 
 class RunsTable(KeysInOrder, DataTable):
@@ -42,6 +44,10 @@ class RunsTable(KeysInOrder, DataTable):
         Binding("G,end", "scroll_bottom", "Bottom", show=False, id="runs.bottom"),
         Binding("ctrl+d", "page_down", "Page down", show=False, id="runs.page_down"),
         Binding("ctrl+u", "page_up", "Page up", show=False, id="runs.page_up"),
+        # sideways a column at a time: the run id and the columns after it are a few
+        # presses away at 80 columns, not dozens
+        Binding("right,l", "step_column(1)", "Next column", show=False, id="runs.right"),
+        Binding("left,h", "step_column(-1)", "Previous column", show=False, id="runs.left"),
     ]
 
     def __init__(self, **kwargs: Any) -> None:
@@ -57,6 +63,33 @@ class RunsTable(KeysInOrder, DataTable):
     def on_mount(self) -> None:
         for column in COLUMNS:
             self.add_column(column.label, width=column.width, key=column.key)
+
+    def mark_sort(self, key: str, descending: bool) -> None:
+        """An arrow after the label of the column the rows are sorted by (only there)."""
+        arrow = "↓" if descending else "↑"
+        for column in COLUMNS:
+            label = column.label
+            if column.key == key:  # the arrow takes the label's last letter if it must
+                label = label[:column.width - 1] + arrow if len(label) >= column.width else (
+                    label + arrow)
+            table_column = self.columns.get(ColumnKey(column.key))
+            if table_column is not None and table_column.label.plain != label:
+                table_column.label = Text(label)
+                self._update_count += 1  # the header's cached rendering is stale
+        self.refresh()
+
+    def action_step_column(self, direction: int) -> None:
+        """Scroll to the start of the next (+1) or previous (-1) column."""
+        stops, x = [], 0
+        for column in self.ordered_columns:
+            stops.append(x)
+            x += column.get_render_width(self)
+        now = round(self.scroll_x)
+        if direction > 0:
+            target = next((s for s in stops if s > now), self.max_scroll_x)
+        else:
+            target = next((s for s in reversed(stops) if s < now), 0)
+        self.scroll_to(x=min(target, self.max_scroll_x), animate=False, immediate=True)
 
     # -- what the cursor is on ------------------------------------------------------
 
@@ -120,7 +153,8 @@ class RunsTable(KeysInOrder, DataTable):
         self.filling = True
         gc.disable()  # see _filled
         items = list(items)
-        kept = next((i for i, item in enumerate(items) if item_key(item) == self._keep[0]), 0)
+        keys = list(map(attrgetter("key"), items))  # (C-speed: 20 ms less at 10,000 rows)
+        kept = keys.index(self._keep[0]) if self._keep[0] in keys else 0
         self._add_chunk(items, 0, self._generation, kept + FIRST_CHUNK)
 
     def fit_run_column(self, longest: int) -> None:
@@ -140,11 +174,7 @@ class RunsTable(KeysInOrder, DataTable):
     def _add_chunk(self, items: list[Item], start: int, generation: int, size: int) -> None:
         if generation != self._generation:
             return  # a newer show() replaced this fill
-        width = len(self.columns)  # the cells of the columns shown (a job column or not)
-        for item in items[start:start + size]:
-            key = item_key(item)
-            self._shown[key] = dict(item.cells())
-            self.add_row(*list(self._shown[key].values())[:width], key=key)
+        self._append_rows(items[start:start + size])
         last = start + size >= len(items)
         if self._keep is not None and not self._placed and self._keep[0] in self._shown:
             keep, line, _x = self._keep
@@ -158,6 +188,40 @@ class RunsTable(KeysInOrder, DataTable):
             self.call_after_refresh(self._add_chunk, items, start + size, generation, CHUNK)
         else:
             self._filled()
+
+    def _append_rows(self, items: Sequence[Item]) -> None:
+        """``DataTable.add_row`` for many rows, its per-row bookkeeping done once.
+
+        add_row re-validates the cursor, bumps the update count and schedules an idle
+        check for every row: about half of a rebuild's time when a sort put the kept run
+        5,000 rows down (its first chunk reaches it, see ``show``). The rows go into the
+        same structures add_row fills (private DataTable state, like ``update_rows``;
+        test_sort_keeps_the_run_and_the_table_consistent checks them through the public API).
+        """
+        if not items:
+            return
+        columns = [column.key for column in self.ordered_columns]
+        locations, data, rows, new = self._row_locations, self._data, self.rows, self._new_rows
+        was_empty = not self.row_count
+        index = self.row_count
+        for item in items:
+            key = item_key(item)
+            cells = self._shown[key] = dict(item.cells())
+            row_key = RowKey(key)
+            if row_key in locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            locations[row_key] = index
+            data[row_key] = dict(zip(columns, cells.values(), strict=False))
+            rows[row_key] = Row(row_key, 1, None, False)
+            new.add(row_key)
+            index += 1
+        self._require_update_dimensions = True
+        table: Any = self  # DataTable's reactive, which mypy does not follow into textual
+        table.cursor_coordinate = table.cursor_coordinate  # clamped, as add_row does
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += 1
+        self.check_idle()
 
     def _filled(self) -> None:
         """The rows are in: the cyclic collector, paused while they poured in, resumes.
