@@ -130,8 +130,9 @@ def add_running(runs_dir: Path, run_id: str, pid: int, minute: int = 30) -> RunF
     return folder
 
 
-async def wait_for(pilot, condition, timeout: float = 8.0) -> None:
-    """Let the app work until ``condition()`` holds (workers and timers need real time)."""
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    """Let the app work until ``condition()`` holds (workers and timers need real time; on a
+    machine at load 20 that can take seconds, so the bound is generous)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

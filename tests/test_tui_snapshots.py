@@ -16,6 +16,7 @@ from test_tui_plots import open_compare, sweep_runs
 from tui.app import ComptApp
 from tui.screens.compare import CompareScreen
 from tui.screens.detail import RunDetailScreen
+from tui.screens.launch import LaunchScreen
 from tui.widgets.grid_view import GridTable
 from tui.widgets.plots import CurvesChart
 
@@ -100,8 +101,11 @@ def test_launch_form_with_a_mistake(snap_compare, app):
     async def form(pilot):
         await loaded(pilot)
         await pilot.press("n")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen))
         pilot.app.screen.query_one("#field-k").value = "8,x"
+        # under load the check may land a few frames later: wait for it, not for one frame
+        await wait_for(pilot, lambda: pilot.app.screen.query_one("#launch-message")
+                       .has_class("invalid"))
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=form)
