@@ -97,6 +97,15 @@ def main() -> None:
         write_page()
 
 
+READ_WITH_REFERENCES = (
+    "**Read with the reference rows.** This page predates compt's reference rows. Against "
+    "them (docs/results_glue.md, last section) pt beats the best training-free row on "
+    "three of `real_core`'s six tasks and ssum on two, and the `real_sentiment` "
+    "gain of ssum over pt (+2.8) does not lift ssum above the zero-shot and centroid rows: "
+    "that conclusion does not survive as a claim about composition."
+)
+
+
 def write_page() -> None:
     from report_real import render  # benchmarks/report_real.py
 
@@ -116,7 +125,8 @@ def write_page() -> None:
         f"2-core machine ({cpu_name()}, {platform.system()}, fp32, one thread per run, two at "
         f"a time). Load average when this page was written: {load[0]:.1f} / {load[1]:.1f} / "
         f"{load[2]:.1f}. MiniLM settings for every run: `{' '.join(BASE)}` unless a row says "
-        "otherwise."
+        "otherwise.\n\n"
+        + READ_WITH_REFERENCES
     )
     PAGE.write_text(render(compt, header))
     print(f"wrote {PAGE}")
