@@ -14,14 +14,13 @@ benchmarks/runs-glue; finished cells are skipped, so stopping and re-running con
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
+from pool import Phase, campaign_parser, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 RUNS = ROOT / "benchmarks" / "runs-glue"
 PAGE = ROOT / "docs" / "results_glue.md"
@@ -49,14 +48,7 @@ def phase(name: str, sets: tuple[str, ...] = ()) -> Phase:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--report", action="store_true", help="only write the page")
-    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
-    parser.add_argument("--set", action="append", default=[], dest="sets",
-                        help="extra key=value for every run (e.g. device=cuda)")
-    parser.add_argument("--until", type=float, help="start no run after this many seconds")
-    parser.add_argument("--no-report", action="store_true", help="train only")
+    parser = campaign_parser(__doc__.splitlines()[0], PHASES)
     args = parser.parse_args()
     if not args.report:
         run_phases([phase(n, tuple(args.sets)) for n in args.phases.split(",")], args.jobs,

@@ -13,7 +13,6 @@ its own run store; finished cells are skipped, so stopping and re-running contin
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import subprocess
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from machine import cpu_name  # noqa: E402  (benchmarks/machine.py)
-from pool import Phase, run_phases  # noqa: E402  (benchmarks/pool.py)
+from pool import Phase, campaign_parser, run_phases  # noqa: E402  (benchmarks/pool.py)
 
 RUNS = ROOT / "benchmarks" / "runs-real"
 PAGE = ROOT / "docs" / "results_real.md"
@@ -77,17 +76,10 @@ def phase(name: str, suffix: str = "", sets: tuple[str, ...] = (),
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default=",".join(PHASES))
-    parser.add_argument("--report", action="store_true", help="only write the page")
-    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
-    parser.add_argument("--set", action="append", default=[], dest="sets",
-                        help="extra key=value for every run (e.g. device=cuda)")
+    parser = campaign_parser(__doc__.splitlines()[0], PHASES)
     parser.add_argument("--grid", action="append", default=[],
                         help="key=v1,v2: replaces a phase's own grid values (e.g. seed=0,1)")
     parser.add_argument("--group-suffix", default="", help="appended to every group name")
-    parser.add_argument("--until", type=float, help="start no run after this many seconds")
-    parser.add_argument("--no-report", action="store_true", help="train only")
     args = parser.parse_args()
     if not args.report:
         phases = [phase(n, args.group_suffix, tuple(args.sets), tuple(args.grid))

@@ -10,6 +10,7 @@ new cells after that many seconds (the running ones finish).
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -79,3 +80,16 @@ def run_phases(phases: Iterable[Phase], jobs: int, until_s: float | None = None)
     print(f"{len(work)} cells to run, {jobs} at a time", flush=True)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(train, work))
+
+
+def campaign_parser(description: str, phases: Iterable[str]) -> argparse.ArgumentParser:
+    """The options every campaign script (bench_real, bench_glue) shares."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--phases", default=",".join(phases))
+    parser.add_argument("--report", action="store_true", help="only write the page")
+    parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
+    parser.add_argument("--set", action="append", default=[], dest="sets",
+                        help="extra key=value for every run (e.g. device=cuda)")
+    parser.add_argument("--until", type=float, help="start no run after this many seconds")
+    parser.add_argument("--no-report", action="store_true", help="train only")
+    return parser
