@@ -12,6 +12,7 @@ import pytest
 from test_tui import loaded, make_runs, wait_for
 from test_tui_compare import eight_task_runs
 from test_tui_plots import open_compare, sweep_runs
+from textual.widgets import Input
 
 from tui.app import ComptApp
 from tui.screens.compare import CompareScreen
@@ -102,6 +103,8 @@ def test_launch_form_with_a_mistake(snap_compare, app):
         await loaded(pilot)
         await pilot.press("n")
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, LaunchScreen))
+        for field in pilot.app.screen.query(Input):  # a blink timer under load hid the cursor
+            field.cursor_blink = False
         pilot.app.screen.query_one("#field-k").value = "8,x"
         # under load the check may land a few frames later: wait for it, not for one frame
         await wait_for(pilot, lambda: pilot.app.screen.query_one("#launch-message")
