@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -72,13 +73,18 @@ MEANINGS = {
 }
 
 
+def majority_label(golds: Sequence[int]) -> int:
+    """The most frequent gold label (the lowest on a tie; 0 for none): what always answering
+    the majority answers, for the run's chance column and the majority reference row."""
+    counts = Counter(golds)
+    return max(sorted(counts), key=counts.__getitem__) if counts else 0
+
+
 def chance_score(metric: str, confusion: Sequence[Sequence[int]]) -> float:
     """What always answering the most frequent test label scores (rows of ``confusion`` are
     gold labels): the level a few-shot score must beat to show anything was learned."""
-    counts = [sum(row) for row in confusion]
-    golds = [label for label, n in enumerate(counts) for _ in range(n)]
-    majority = max(range(len(counts)), key=counts.__getitem__)
-    return compute_metrics(metric, [majority] * len(golds), golds)[metric]
+    golds = [label for label, row in enumerate(confusion) for _ in range(sum(row))]
+    return compute_metrics(metric, [majority_label(golds)] * len(golds), golds)[metric]
 
 
 def primary_score(metric: str, metrics: dict[str, float]) -> float:
