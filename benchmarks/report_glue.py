@@ -13,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -131,14 +132,15 @@ def comparison_section(runs: Path, group: str, baseline: str) -> str:
 
 
 def write_page(runs: Path, page: Path, base: Sequence[str]) -> None:
-    groups = _groups(runs)
+    from bench_glue import PHASES  # benchmarks/bench_glue.py
+
+    finished = Counter(r.get("group") for r in compt_json(runs, "ls", "--status", "done"))
+    groups = [f"glue-{name}" for name in PHASES if finished[f"glue-{name}"]]
     load = os.getloadavg()
     out = [HEADER.format(base=" ".join(base), cpu=cpu_name(), system=platform.system(),
                          load=f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")]
     for group in groups:
         table = compt_json(runs, "table", "--group", group, "--rows", "method,k")
-        if isinstance(table, list):
-            table = table[0]
         body, verdicts = table_section(table)
         methods = [r["labels"].get("method") for r in table["rows"] if not r.get("reference")]
         out += [f"## `{group}`", "", body, "",
@@ -152,36 +154,27 @@ def write_page(runs: Path, page: Path, base: Sequence[str]) -> None:
         for baseline in ("pt", "mtpt"):
             if baseline in methods and len(methods) > 1:
                 out += [comparison_section(runs, group, baseline), ""]
-    out += [PAPER, NOT_RUN.format(missing=_missing(runs, groups)), REREAD]
+    out += [PAPER, NOT_RUN.format(missing=_missing(finished)), REREAD]
     page.write_text("\n".join(out) + "\n")
     print(f"wrote {page}")
 
 
-def _missing(runs: Path, groups: Sequence[str]) -> str:
-    """One line per bench_glue phase with no finished run, or fewer than five seeds."""
+def _missing(finished: Counter) -> str:
+    """One line per MiniLM phase of bench_glue with fewer finished runs than cells
+    (``finished``: finished runs per group)."""
     from bench_glue import PHASES, SEEDS  # benchmarks/bench_glue.py
 
-    listed = compt_json(runs, "ls", "--status", "done")
     lines = []
     for name, (grid, _extra) in PHASES.items():
         group = f"glue-{name}"
         if name.startswith("gemma"):
             continue  # said above
-        done = [r for r in listed if r.get("group") == group]
         cells = len(SEEDS.split(",")) * len(grid[0].split("=", 1)[1].split(","))
-        if len(done) < cells:
-            lines.append(f"- **{group}** (`{' '.join(grid)}`, seeds {SEEDS}): {len(done)} of "
-                         f"{cells} runs finished when this page was written.")
+        if finished[group] < cells:
+            lines.append(f"- **{group}** (`{' '.join(grid)}`, seeds {SEEDS}): "
+                         f"{finished[group]} of {cells} runs finished when this page was "
+                         "written.")
     return "\n".join(lines)
-
-
-def _groups(runs: Path) -> list[str]:
-    """The campaign's groups that have finished runs, in bench_glue's phase order."""
-    listed = compt_json(runs, "ls", "--status", "done")
-    present = {r.get("group") for r in listed}
-    from bench_glue import PHASES  # benchmarks/bench_glue.py
-
-    return [f"glue-{name}" for name in PHASES if f"glue-{name}" in present]
 
 
 HEADER = """# Results: the paper's GLUE tasks, offline (LM-BFF few-shot splits)
